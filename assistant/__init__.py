@@ -1,0 +1,1 @@
+"""Convention Assistant: cited answers about the cybercrime conventions."""

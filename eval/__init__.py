@@ -1,0 +1,1 @@
+"""Fixed evaluation sets, deterministic metrics, runner and report."""

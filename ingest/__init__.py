@@ -1,0 +1,1 @@
+"""Ingestion: load documents, parse legal structure, chunk, embed, store."""
