@@ -1,0 +1,1 @@
+"""Web entry point: FastAPI app with the Gradio chat, the HTTP API and the widget."""
