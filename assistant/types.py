@@ -120,3 +120,13 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     standalone_question: str = ""  # the follow-up rewritten, when history was used
     notice: str = ""  # e.g. "the model's answer had no valid citation; showing the extractive answer"
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One event of a streamed answer: tokens first, then the citations, then the final Answer."""
+
+    kind: Literal["token", "citations", "final"]
+    text: str = ""  # kind == "token"
+    citations: tuple[Citation, ...] = ()  # kind == "citations"
+    answer: Answer | None = None  # kind == "final"
