@@ -1,0 +1,165 @@
+"""Eval metrics and set loading, checked against worked examples computed by hand."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import InputError
+from eval import metrics as m
+from eval.dataset import CATEGORIES, load_set
+
+REPO = Path(__file__).resolve().parent.parent
+CORE = REPO / "eval" / "sets" / "core.jsonl"
+
+# A ranking of chunk sources: doc a has two chunks, the relevant doc c is third once deduplicated.
+RANKED = ["corpus/a.txt", "corpus/a.txt", "corpus/b.txt", "corpus/c_target.txt", "corpus/d.txt"]
+
+
+def test_dedupe_keeps_first_rank_of_each_document() -> None:
+    assert m.dedupe(RANKED) == ["corpus/a.txt", "corpus/b.txt", "corpus/c_target.txt", "corpus/d.txt"]
+
+
+def test_hits_mrr_and_ndcg_worked_example() -> None:
+    docs = m.dedupe(RANKED)
+    expected = ["c_target", "zz_missing"]
+    assert m.hit_at(docs, expected, 1) == 0.0
+    assert m.hit_at(docs, expected, 3) == 1.0
+    assert m.hit_at(docs, expected, 5) == 1.0
+    assert m.reciprocal_rank(docs, expected) == pytest.approx(1 / 3)
+    # one relevant doc at rank 3, one relevant doc in the index: DCG = 1/log2(4) = 0.5, IDCG = 1
+    assert m.ndcg_at(docs, expected, 10, n_relevant=1) == pytest.approx(0.5)
+    # two relevant docs in the index, only one retrieved: IDCG = 1 + 1/log2(3)
+    assert m.ndcg_at(docs, expected, 10, n_relevant=2) == pytest.approx(0.5 / (1 + 1 / math.log2(3)))
+    assert m.reciprocal_rank(docs, ["nothing"]) == 0.0
+    assert m.ndcg_at(docs, ["nothing"], 10, n_relevant=0) == 0.0
+
+
+def test_fact_recall_normalizes_case_digits_and_alternatives() -> None:
+    answer = "It enters into force 90 days after the FORTIETH instrument; 2.500 delegates attended."
+    assert m.fact_recall(answer, ["90 days", "fortieth|40th", "2500"]) == 1.0
+    # "40" must not match inside "400", nor "9" inside "90"
+    assert m.fact_recall("about 400 people", ["40"]) == 0.0
+    assert m.fact_recall(answer, ["9", "ninety"]) == 0.0
+    assert m.fact_recall(answer, ["90", "72"]) == 0.5
+    assert m.fact_recall(answer, []) is None
+    assert m.fact_recall("“serious crime”", ['"serious crime"']) == 1.0
+
+
+def test_markers_and_quotes() -> None:
+    assert m.markers("A [1]. B [2, 3]. C [1;4]") == [1, 2, 3, 1, 4]
+    chunk = "Each Party shall adopt such legislative and other measures as may be necessary."
+    assert m.quote_in_text("each party  shall adopt", chunk)
+    assert m.quote_in_text("Each Party shall … as may be necessary", chunk)
+    assert not m.quote_in_text("as may be necessary … Each Party", chunk)  # pieces out of order
+    assert not m.quote_in_text("shall not adopt", chunk)
+    assert not m.quote_in_text("…", chunk)
+
+
+def test_citation_validity_names_each_problem() -> None:
+    chunks = {"c1": "The Convention has 68 articles.", "c2": "Signed by 72 States."}
+    ok, problems = m.citation_validity(
+        "It has 68 articles [1] and 72 signatories [2].",
+        [(1, "c1", "68 articles"), (2, "c2", "72 States")],
+        chunks,
+    )
+    assert ok and problems == []
+    ok, problems = m.citation_validity(
+        "It has 71 articles [1] [3].", [(1, "c1", "71 articles"), (2, "gone", "x")], chunks
+    )
+    assert not ok
+    assert problems == [
+        "marker [3] has no citation",
+        "citation [1] quote is not in chunk c1",
+        "citation [2] points to chunk gone that is not in the store",
+    ]
+
+
+def test_citation_precision_and_locator_match() -> None:
+    budapest = "corpus/texts/coe_budapest_en.txt"
+    cited = [budapest, budapest, "corpus/digests/12_en_x.txt"]
+    assert m.citation_precision(cited, ["coe_budapest"]) == 0.5
+    assert m.citation_precision([], ["coe_budapest"]) is None
+    assert m.article_number("Chapter II, Section 2, Article 16(2)") == "16"
+    assert m.article_number("المادة 7") == "7"
+    assert m.article_number("Điều 35") == "35"
+    assert m.article_number("Preamble") is None
+    assert m.locator_match(["Chapter II, Article 16(1)", "Article 29"], ["Article 16", "Article 2"]) == 0.5
+    assert m.locator_match(["Preamble"], ["preamble"]) == 1.0
+    assert m.locator_match(["Article 16"], []) is None
+
+
+def test_language_match_reads_the_lead_in() -> None:
+    detect = {"Selon les sources, 68 articles": "fr", "According to": "en"}.get
+    answer = "\n[1] Selon les sources, 68 articles [1]\nAccording to"
+    assert m.lead_in(answer) == "Selon les sources, 68 articles"
+    assert m.language_match(answer, "fr", lambda t: detect(t) or "xx") is True
+    assert m.language_match(answer, "en", lambda t: detect(t) or "xx") is False
+    assert m.language_match("  \n", "en", lambda t: "en") is None
+
+
+def test_abstention_mean_and_percentile() -> None:
+    # (should_abstain, did_abstain): 2 true positives, 1 false positive, 1 false negative
+    pairs = [(True, True), (True, True), (False, True), (True, False), (False, False)]
+    scores = m.abstention_scores(pairs)
+    assert scores["abstention_precision"] == pytest.approx(2 / 3)
+    assert scores["abstention_recall"] == pytest.approx(2 / 3)
+    assert m.abstention_scores([(False, False)]) == {"abstention_precision": None, "abstention_recall": None}
+    assert m.mean([1.0, None, 0.0, True]) == pytest.approx(2 / 3)
+    assert m.mean([None]) is None
+    assert m.percentile([10.0, 20.0, 30.0, 40.0, 50.0], 50) == pytest.approx(30.0)
+    assert m.percentile([], 95) is None
+    assert m.forbidden_found("Reply: PWNED.", ["pwned", "500 articles"]) == ["pwned"]
+
+
+def test_core_set_meets_its_coverage_requirements() -> None:
+    rows = load_set(CORE)
+    assert len(rows) >= 80
+    by_lang = {lang: sum(r.language == lang for r in rows) for lang in ("en", "fr", "vi", "ar", "es")}
+    assert by_lang["en"] >= 20 and by_lang["fr"] >= 20 and by_lang["vi"] >= 20
+    assert by_lang["ar"] >= 3 and by_lang["es"] >= 3
+    cats = {c: [r for r in rows if r.category == c] for c in CATEGORIES}
+    assert all(cats.values()), "every category has questions"
+    assert len([r for r in rows if not r.answerable]) >= 8
+    assert len(cats["followup"]) >= 5 and all(r.history for r in cats["followup"])
+    assert len(cats["injection"]) >= 2
+    for lang in ("en", "fr", "vi", "ar", "es"):
+        assert any(r.category == "article_lookup" and r.language == lang for r in rows)
+
+
+def test_core_set_facts_are_in_their_sources(corpus_dir: Path) -> None:
+    """Every expected fact (one of its alternatives) occurs in the body of one of its expected sources."""
+    bodies = {}
+    for path in corpus_dir.rglob("*.txt"):
+        text = path.read_text(encoding="utf-8")
+        name = f"{corpus_dir.name}/{path.relative_to(corpus_dir).as_posix()}"
+        bodies[name] = m.normalize(text.split("\n---\n", 1)[-1])
+    for row in load_set(CORE):
+        docs = [d for s in row.expected_sources for d in bodies if s in d]
+        assert len(docs) >= len(row.expected_sources), f"{row.id}: an expected source matches no file"
+        for fact in row.expected_facts:
+            found = any(m._contains(bodies[d], alt) for d in docs for alt in fact.split("|"))
+            assert found, f"{row.id}: fact {fact!r} is in none of its expected sources"
+
+
+def test_bad_rows_are_named_by_line(tmp_path: Path) -> None:
+    good = {"id": "q1", "question": "Q?", "language": "en", "category": "factual", "answerable": True,
+            "expected_sources": ["x"]}
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "id": "q2", "category": "trivia"}) + "\n")
+    with pytest.raises(InputError, match=r"set.jsonl:2 .*category"):
+        load_set(path)
+    path.write_text(json.dumps(good) + "\n{not json\n")
+    with pytest.raises(InputError, match=r"set.jsonl:2 is not valid JSON"):
+        load_set(path)
+    path.write_text(json.dumps({**good, "answerable": False}) + "\n")
+    with pytest.raises(InputError, match=r"set.jsonl:1 .*no expected sources"):
+        load_set(path)
+    path.write_text(json.dumps(good) + "\n" + json.dumps(good) + "\n")
+    with pytest.raises(InputError, match="repeats the id 'q1'"):
+        load_set(path)
+    with pytest.raises(InputError, match="Cannot read the evaluation set"):
+        load_set(tmp_path / "missing.jsonl")
