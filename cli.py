@@ -38,6 +38,59 @@ Register = Callable[[argparse._SubParsersAction, argparse.ArgumentParser, dict[s
 REGISTRY: list[Register] = []
 
 
+# --- models (engineer A): install and list the embedding profiles --------------------------------
+
+
+def _register_models(
+    sub: argparse._SubParsersAction, common: argparse.ArgumentParser, handlers: dict[str, Command]
+) -> None:
+    from pathlib import Path
+
+    from assistant import models
+
+    def draw(stage: str, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        end = "\n" if done >= total else ""
+        bar = "#" * filled + "." * (width - filled)
+        print(f"\r  {stage:<14} [{bar}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    def models_dir(args: argparse.Namespace, settings: Settings) -> Path:
+        return Path(args.models_dir) if args.models_dir else settings.models_dir
+
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        where = models_dir(args, settings)
+        if args.action == "list":
+            print(f"models dir: {where}  (configured: CA_EMBEDDING_MODEL={settings.embedding_model})")
+            for profile in models.PROFILES.values():
+                state = "installed" if models.is_installed(profile.name, where) else "not installed"
+                print(f"{profile.name:<8} {profile.model_id:<22} {profile.dim:>4} dims  {state:<13} "
+                      f"{models.model_path(profile.name, where)}")
+                print(f"         from {profile.origin}")
+            return 0
+        names = args.profiles or [settings.embedding_model]
+        for name in names:
+            models.get_profile(name)  # fail on a typo before downloading anything
+        for name in names:
+            print(f"{name}: installing or verifying {models.model_path(name, where)}", file=sys.stderr)
+            path = models.install(name, where, progress=draw)
+            print(f"{name}: ready at {path}")
+        return 0
+
+    parser = sub.add_parser("models", parents=[common], help="install or list the offline embedding models")
+    parser.add_argument("action", choices=["install", "list"], help="install profiles, or list them")
+    parser.add_argument(
+        "profiles", nargs="*", metavar="PROFILE", help="small and/or quality (default: the configured one)"
+    )
+    parser.add_argument(
+        "--models-dir", help="where models live (default: CA_MODELS_DIR, else ~/.cache/convention-assistant/models)"
+    )
+    handlers["models"] = run
+
+
+REGISTRY.append(_register_models)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     parser, handlers = build_parser()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings, load_settings
+from assistant.embeddings import Embedder
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -24,6 +25,19 @@ def corpus_dir() -> Path:
     if not (CORPUS / "MANIFEST.tsv").exists():
         pytest.skip("the shared corpus is not beside this checkout (../shared/corpus)")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def small_embedder() -> Embedder:
+    """The real `small` profile (multilingual-e5-small), installed into settings.models_dir if missing."""
+    from assistant import models
+    from assistant.embeddings import load_embedder
+
+    settings = load_settings(embedding_model="small")
+    if not models.is_installed("small", settings.models_dir):
+        # subtle: the one write outside tmp_path; the model is a shared cache, converted once (~5 s)
+        models.install("small", settings.models_dir)
+    return load_embedder(settings)
 
 
 @pytest.fixture

@@ -1,0 +1,166 @@
+"""The Embedder protocol and its sentence-transformers implementation (query/document prompts)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+from langchain_core.embeddings import Embeddings
+
+from assistant import models
+from assistant.config import Settings
+from assistant.errors import ModelError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+EmbedKind = Literal["query", "document"]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into unit-normalized vectors; questions and passages get the model's own prompts."""
+
+    name: str  # stable id of the vector space, e.g. "multilingual-e5-small"
+    dim: int
+
+    def embed_batch(self, texts: Sequence[str], kind: EmbedKind) -> list[list[float]]:
+        """One unit-normalized vector per text."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Number of model tokens in `text`, without special tokens or prompt."""
+        ...
+
+
+def embed_in_batches(
+    embedder: Embedder,
+    texts: Sequence[str],
+    kind: EmbedKind,
+    batch_size: int,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> list[list[float]]:
+    """Embed many texts batch by batch, calling on_batch(done, total) after each batch."""
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be greater than 0. Currently, batch_size is {batch_size}")
+    vectors: list[list[float]] = []
+    for start in range(0, len(texts), batch_size):
+        vectors.extend(embedder.embed_batch(texts[start : start + batch_size], kind))
+        if on_batch is not None:
+            on_batch(len(vectors), len(texts))
+    return vectors
+
+
+class SentenceTransformerEmbedder:
+    """An Embedder over a local sentence-transformers folder, on CPU, loaded without any hub access."""
+
+    def __init__(self, path: str | Path, name: str, dtype: str = "float32", batch_size: int = 16) -> None:
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be greater than 0. Currently, batch_size is {batch_size}")
+        self.name = name
+        self.batch_size = batch_size
+        self._model = _load_sentence_transformer(str(path), dtype)
+        dim = self._model.get_embedding_dimension()
+        if not dim:
+            raise ModelError(
+                f"The model at {path} does not report an embedding size: use a sentence-transformers model."
+            )
+        self.dim = int(dim)
+        # models without saved query/document prompts get "" from sentence-transformers: no prefix
+        prompts = getattr(self._model, "prompts", {}) or {}
+        self.prompts: dict[str, str] = {k: prompts.get(k) or "" for k in ("query", "document")}
+        self.max_tokens = int(self._model.max_seq_length or 512)
+
+    def embed_batch(self, texts: Sequence[str], kind: EmbedKind) -> list[list[float]]:
+        """One unit-normalized vector per text, with the model's prompt for `kind`."""
+        if kind not in ("query", "document"):
+            raise ValueError(f"kind must be 'query' or 'document'. Currently, kind is {kind!r}")
+        if not texts:
+            return []
+        # subtle: e5's tokenizer was trained on NFC text; our documents are NFC, questions may not be
+        clean = [unicodedata.normalize("NFC", t) for t in texts]
+        vectors = self._model.encode(
+            clean,
+            prompt=self.prompts[kind],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return [[float(x) for x in row] for row in vectors.astype("float32")]
+
+    def count_tokens(self, text: str) -> int:
+        """Number of model tokens in `text`, without special tokens or prompt."""
+        ids = self._model.tokenizer(unicodedata.normalize("NFC", text), add_special_tokens=False)["input_ids"]
+        return len(ids)
+
+
+def _load_sentence_transformer(path: str, dtype: str) -> SentenceTransformer:
+    """Load a sentence-transformers model from local files only; ModelError with one sentence on failure."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}.get(dtype)
+    if torch_dtype is None:
+        raise ModelError(f"Unknown embedding dtype '{dtype}': set CA_EMBEDDING_DTYPE to float32 or bfloat16.")
+    try:
+        return SentenceTransformer(
+            path, device="cpu", local_files_only=True, model_kwargs={"dtype": torch_dtype}
+        )
+    except Exception as exc:  # third-party loaders raise many types; the user needs one sentence
+        log.debug("loading %s failed", path, exc_info=True)
+        where = "folder" if Path(path).exists() else "model id"
+        raise ModelError(
+            f"The embedding model at {where} '{path}' cannot be loaded offline ({type(exc).__name__}): "
+            "point CA_EMBEDDING_MODEL to a sentence-transformers folder, or use the profile small or quality."
+        ) from None
+
+
+def _name_for_path(path: str) -> str:
+    """Stable id for an arbitrary model: its folder or hub name, lower-case, safe for collection names."""
+    base = Path(path.rstrip("/")).name or path
+    return re.sub(r"[^a-z0-9._-]+", "-", base.lower()).strip("-") or "custom-model"
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The configured Embedder: a profile in settings.models_dir, or any sentence-transformers path/id."""
+    wanted = settings.embedding_model.strip()
+    if wanted in models.PROFILES:
+        profile = models.get_profile(wanted)
+        folder = models.model_path(wanted, settings.models_dir)
+        if not models.is_installed(wanted, settings.models_dir):
+            state = "is incomplete or corrupt" if folder.exists() else "is not installed"
+            raise ModelError(
+                f"Embedding profile '{wanted}' {state} in {settings.models_dir}: "
+                f"run `convention-assistant models install {wanted}`."
+            )
+        name, path = profile.model_id, str(folder)
+    else:
+        local = Path(wanted).expanduser()
+        name, path = _name_for_path(wanted), str(local) if local.exists() else wanted
+    embedder = SentenceTransformerEmbedder(
+        path, name=name, dtype=settings.embedding_dtype, batch_size=settings.embedding_batch_size
+    )
+    log.info("embedding model %s (%d dims, %s) from %s", name, embedder.dim, settings.embedding_dtype, path)
+    return embedder
+
+
+class LangchainEmbeddings(Embeddings):
+    """LangChain adapter: documents and queries go through the wrapped Embedder with the right prompts."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Vectors for passages (document prompt)."""
+        return self.embedder.embed_batch(texts, "document")
+
+    def embed_query(self, text: str) -> list[float]:
+        """Vector for a question (query prompt)."""
+        return self.embedder.embed_batch([text], "query")[0]
