@@ -1,0 +1,188 @@
+"""The Assistant facade: validate, condense follow-ups, retrieve, answer, verify, stream."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+from assistant.citations import ContextItem, number_context, verify
+from assistant.config import Settings
+from assistant.errors import InputError, LLMError
+from assistant.extractive import Draft, ExtractiveAnswerer
+from assistant.followup import rewrite_followup
+from assistant.language import CORE_LANGUAGES, OTHER_LANGUAGES, detect_language
+from assistant.phrases import Phrases
+from assistant.types import KINDS, Answer, Citation, Filters, Hit, StreamEvent, Turn
+
+log = logging.getLogger(__name__)
+MODES = ("extractive", "llm")
+_TOKEN_PIECES = 4  # the extractive answer is streamed in a few pieces so clients render progressively
+
+
+class Searcher(Protocol):
+    """What the facade needs from retrieval (assistant.retrieval.Retriever)."""
+
+    def search(self, question: str, filters: Filters = ..., k: int | None = None) -> list[Hit]: ...
+
+
+class Generator(Protocol):
+    """What the facade needs from a generative answerer (assistant.llm.LLMAnswerer)."""
+
+    def stream(self, question: str, language: str, items: Sequence[ContextItem],
+               history: Sequence[Turn] = ()) -> Iterator[str]: ...
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str: ...
+
+
+class Assistant:
+    """Answers questions from the ingested materials, with verified citations."""
+
+    def __init__(self, retriever: Searcher, extractive: ExtractiveAnswerer, settings: Settings,
+                 phrases: Phrases, llm: Generator | None = None,
+                 detect: Callable[[str], str] = detect_language,
+                 closers: Sequence[Callable[[], None]] = ()) -> None:
+        self.retriever, self.extractive, self.settings = retriever, extractive, settings
+        self.phrases, self.llm, self.detect = phrases, llm, detect
+        self._closers = list(closers)
+
+    def close(self) -> None:
+        """Stop what the assistant started (a local LLM server); safe to call twice."""
+        while self._closers:
+            self._closers.pop()()
+
+    def answer(self, question: str, history: Sequence[Turn] = (), filters: Filters = Filters(),
+               mode: str | None = None, k: int | None = None) -> Answer:
+        """The whole answer at once (the last event of `stream`)."""
+        final: Answer | None = None
+        for event in self.stream(question, history, filters, mode, k):
+            if event.kind == "final":
+                final = event.answer
+        assert final is not None  # stream always ends with a final event
+        return final
+
+    def stream(self, question: str, history: Sequence[Turn] = (), filters: Filters = Filters(),
+               mode: str | None = None, k: int | None = None) -> Iterator[StreamEvent]:
+        """Yield token events, then the verified citations, then the final Answer."""
+        started = time.perf_counter()
+        question = question.strip()
+        mode = self._validate(question, filters, mode, k)
+        history = [t for t in history if t.content.strip()][-self.settings.history_turns :]
+        language = self.detect(question)
+        timings: dict[str, float] = {}
+
+        t0 = time.perf_counter()
+        standalone = self._condense(question, history, mode)
+        timings["condense"] = _ms(t0)
+        t0 = time.perf_counter()
+        hits = self.retriever.search(standalone, filters, k)
+        timings["retrieve"] = _ms(t0)
+        items = number_context(hits)
+
+        t0 = time.perf_counter()
+        notice = ""
+        draft: Draft | None = None
+        if mode == "llm" and self.llm is None:
+            notice = self.phrases.get(language, "no_llm")
+        elif mode == "llm" and self.llm is not None and not self.extractive.below_threshold(items):
+            streamed: list[str] = []
+            try:
+                for piece in self.llm.stream(standalone, language, items, history):
+                    streamed.append(piece)
+                    yield StreamEvent(kind="token", text=piece)
+                text, cites = verify("".join(streamed), items)
+                if cites:
+                    draft = Draft(text=text.strip(), citations=tuple(cites), abstained=False)
+                else:
+                    notice = self.phrases.get(language, "fallback_notice")
+            except LLMError as exc:
+                log.warning("LLM answer failed, falling back to the extractive answer: %s", exc)
+                notice = self.phrases.get(language, "fallback_notice")
+            if draft is None:
+                # subtle: tokens already sent are superseded; clients show the final answer
+                yield StreamEvent(kind="token", text="\n\n")
+        if draft is None:
+            draft = self.extractive.answer(standalone, language, items)
+            used = "extractive"
+            for piece in _pieces(draft.text):
+                yield StreamEvent(kind="token", text=piece)
+        else:
+            used = "llm"
+        timings["answer"] = _ms(t0)
+        yield StreamEvent(kind="citations", citations=draft.citations)
+        timings["total"] = _ms(started)
+        yield StreamEvent(kind="final", answer=Answer(
+            question=question, language=language, answer=draft.text, abstained=draft.abstained, mode=used,
+            citations=draft.citations, retrieved=tuple((h.chunk.chunk_id, h.score) for h in hits),
+            timings_ms=timings, standalone_question=standalone if standalone != question else "",
+            notice=notice,
+        ))
+
+    def _validate(self, question: str, filters: Filters, mode: str | None, k: int | None) -> str:
+        if not question:
+            raise InputError("The question is empty: type a question about the conventions.")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise InputError(f"The question has {len(question)} characters, more than the limit of {limit}: "
+                             "shorten it.")
+        unknown_kinds = [x for x in filters.kinds if x not in KINDS]
+        if unknown_kinds:
+            raise InputError(f"Unknown document kind {', '.join(unknown_kinds)}: "
+                             f"use one of {', '.join(KINDS)}.")
+        known = CORE_LANGUAGES + OTHER_LANGUAGES
+        unknown_langs = [x for x in filters.languages if x not in known]
+        if unknown_langs:
+            raise InputError(f"Unknown language filter {', '.join(unknown_langs)}: "
+                             f"use ISO 639-1 codes such as {', '.join(CORE_LANGUAGES)}.")
+        if k is not None and k <= 0:
+            raise InputError(f"k must be greater than 0. Currently, k is {k}.")
+        chosen = mode or self.settings.mode
+        if chosen not in MODES:
+            raise InputError(f"Answer mode {chosen!r} is unknown: use one of {', '.join(MODES)}.")
+        return chosen
+
+    def _condense(self, question: str, history: Sequence[Turn], mode: str) -> str:
+        if not history:
+            return question
+        if mode == "llm" and self.llm is not None:
+            return self.llm.condense(question, history)
+        return rewrite_followup(question, history)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+def _pieces(text: str) -> list[str]:
+    """Split text into a few pieces at spaces; joined they give the text back exactly."""
+    size = max(1, len(text) // _TOKEN_PIECES)
+    out, start = [], 0
+    while start < len(text):
+        end = text.find(" ", start + size)
+        end = len(text) if end < 0 else end + 1
+        out.append(text[start:end])
+        start = end
+    return out
+
+
+def _citation_json(c: Citation) -> dict[str, Any]:
+    return {"n": c.n, "doc_id": c.doc_id, "source": c.source, "title": c.title, "language": c.language,
+            "locator": c.locator, "quote": c.quote, "url": c.url, "outlet": c.outlet, "date": c.date,
+            "kind": c.kind}
+
+
+def answer_to_json(answer: Answer) -> dict[str, Any]:
+    """The documented JSON form of an Answer (CLI --json and the HTTP API)."""
+    return {
+        "question": answer.question,
+        "language": answer.language,
+        "answer": answer.answer,
+        "abstained": answer.abstained,
+        "mode": answer.mode,
+        "citations": [_citation_json(c) for c in answer.citations],
+        "retrieved": [{"chunk_id": cid, "score": round(score, 6)} for cid, score in answer.retrieved],
+        "timings_ms": dict(answer.timings_ms),
+        "notice": answer.notice,
+        "standalone_question": answer.standalone_question,
+    }

@@ -1,0 +1,210 @@
+"""The offline answerer: picks the source sentences closest to the question, shows conflicts, abstains."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.citations import ContextItem, citation_for
+from assistant.embeddings import Embedder
+from assistant.lexical import tokenize
+from assistant.phrases import Phrases
+from assistant.references import UNCC, parse_article_refs, treaty_of
+from assistant.sentences import split_sentences
+from assistant.types import Citation
+
+log = logging.getLogger(__name__)
+
+# Calibrated on the shared corpus (see tests/test_extractive.py): the best chunk's cosine similarity
+# below which the materials do not answer the question. 0 in Settings means "use this table".
+DEFAULT_ABSTAIN = {"multilingual-e5-small": 0.80, "multilingual-e5-base": 0.80}
+FALLBACK_ABSTAIN = 0.5
+UNCC_ARTICLES_PRESENT = 15  # only Articles 1-15 of the UN Convention are in the corpus
+
+# Quantities the sources disagree on, and how each language names the counted thing.
+_QUANTITIES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    # key: (question mentions it, a sentence states it: number then the noun)
+    "articles": (
+        re.compile(r"articles?|artículos?|điều|стат[ьеяий]|ماد|مواد|条", re.I),
+        re.compile(r"(\d+)\s+(?:articles|artículos|điều(?: khoản)?|стат[ьеяий]+|مادة|条)", re.I),
+    ),
+    "signatories": (
+        re.compile(r"sign|ký|firm|подпис|وقع|签", re.I),
+        re.compile(
+            r"((?:nearly|almost|more than|over|about|gần|hơn|khoảng|plus de|près de|presque|quelque)\s+)?"
+            r"(\d+)\s+(?:\w+\s+)?(?:countries|states|nations|signatories|pays|États|quốc gia|nước|países)",
+            re.I,
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answer's text with its citations, before the facade adds timings and metadata."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    abstained: bool
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    item: ContextItem
+    text: str
+    score: float
+    cosine: float
+
+
+class ExtractiveAnswerer:
+    """Answer by quoting 2-4 source sentences, each cited; say when sources disagree or say nothing."""
+
+    def __init__(self, embedder: Embedder, phrases: Phrases, abstain_threshold: float = 0.0,
+                 max_chunks: int = 6, max_sentences: int = 40, max_picks: int = 3) -> None:
+        if max_picks <= 0 or max_chunks <= 0 or max_sentences <= 0:
+            raise ValueError("max_picks, max_chunks and max_sentences must be greater than 0.")
+        self.embedder = embedder
+        self.phrases = phrases
+        self.threshold = abstain_threshold or DEFAULT_ABSTAIN.get(embedder.name, FALLBACK_ABSTAIN)
+        self.max_chunks, self.max_sentences, self.max_picks = max_chunks, max_sentences, max_picks
+
+    def answer(self, question: str, language: str, items: Sequence[ContextItem]) -> Draft:
+        """Compose a cited answer from `items` in the question's language, or abstain."""
+        missing = _missing_uncc_article(question, items)
+        if self.below_threshold(items):
+            return self.abstain(language, items, missing)
+        candidates = self._score(question, language, items)
+        if missing:
+            # only sentences that name the article itself may be shown; never other articles' text
+            candidates = [c for c in candidates if re.search(rf"\b{missing}\b", c.text)]
+        if not candidates or candidates[0].cosine < self.threshold - 0.05:
+            return self.abstain(language, items, missing)
+        picks = _pick(candidates, self.max_picks)
+        parts = [self.phrases.get(language, "uncc_partial", article=missing)] if missing else []
+        parts.append(self.phrases.get(language, "lead_in"))
+        cited: dict[int, Citation] = {}
+        for cand in picks:
+            parts.append(f"{cand.text} [{cand.item.n}]")
+            cited.setdefault(cand.item.n, citation_for(cand.item, cand.text))
+        conflict = _conflict(question, picks, candidates)
+        if conflict:
+            sides = []
+            for value, cand in conflict:
+                sides.append(f"{value} [{cand.item.n}]")
+                cited.setdefault(cand.item.n, citation_for(cand.item, cand.text))
+            parts.append("\n\n" + self.phrases.get(language, "conflict", values="; ".join(sides)))
+        text = " ".join(parts).replace(" \n\n", "\n\n")
+        return Draft(text=text, citations=tuple(cited[n] for n in sorted(cited)), abstained=False)
+
+    def below_threshold(self, items: Sequence[ContextItem]) -> bool:
+        """True when even the closest passage is too far from the question to answer it."""
+        best = max((i.hit.dense_score for i in items if i.hit.dense_score is not None), default=0.0)
+        log.debug("best dense score %.3f, threshold %.3f", best, self.threshold)
+        return not items or best < self.threshold
+
+    def abstain(self, language: str, items: Sequence[ContextItem], missing_article: str = "") -> Draft:
+        """The 'materials do not say' answer, citing the closest passages so a reader can check."""
+        text = self.phrases.get(language, "abstain")
+        if missing_article:
+            text = self.phrases.get(language, "uncc_partial", article=missing_article) + " " + text
+        closest = [citation_for(i, _first_sentence(i.hit.chunk.text)) for i in items[:3]]
+        return Draft(text=text, citations=tuple(closest), abstained=True)
+
+    def _score(self, question: str, language: str, items: Sequence[ContextItem]) -> list[_Candidate]:
+        """Sentences of the top chunks, scored by embedding similarity, word overlap and chunk rank."""
+        pool: list[tuple[ContextItem, str]] = []
+        for item in items[: self.max_chunks]:
+            text = item.hit.chunk.text
+            for start, end in split_sentences(text):
+                sentence = text[start:end]
+                if len(sentence) >= 25 and not sentence.endswith(":"):
+                    pool.append((item, sentence))
+        # round-robin over chunks so the cap keeps sentences from every top chunk
+        pool = _round_robin(pool)[: self.max_sentences]
+        if not pool:
+            return []
+        # subtle: the same query/passage prompts as retrieval, so cosines compare with dense_score
+        qvec = self.embedder.embed_batch([question], "query")[0]
+        svecs = self.embedder.embed_batch([s for _, s in pool], "document")
+        q_terms = set(tokenize(question, language))
+        out = []
+        for (item, sentence), vec in zip(pool, svecs, strict=True):
+            cosine = sum(a * b for a, b in zip(qvec, vec, strict=True))
+            terms = set(tokenize(sentence, item.hit.doc.language))
+            overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
+            score = cosine + 0.15 * overlap + 0.03 / item.n
+            out.append(_Candidate(item, sentence, score, cosine))
+        return sorted(out, key=lambda c: c.score, reverse=True)
+
+
+def _round_robin(pool: list[tuple[ContextItem, str]]) -> list[tuple[ContextItem, str]]:
+    """Interleave sentences chunk by chunk: 1st of each chunk, then 2nd of each, and so on."""
+    by_item: dict[int, list[tuple[ContextItem, str]]] = {}
+    for entry in pool:
+        by_item.setdefault(entry[0].n, []).append(entry)
+    out: list[tuple[ContextItem, str]] = []
+    depth = 0
+    while len(out) < len(pool):
+        for entries in by_item.values():
+            if depth < len(entries):
+                out.append(entries[depth])
+        depth += 1
+    return out
+
+
+def _pick(candidates: list[_Candidate], max_picks: int) -> list[_Candidate]:
+    """The best sentences, one per document first, close enough to the best and not repeating it."""
+    best = candidates[0].score
+    close = [c for c in candidates if c.score >= best - 0.06]
+    picks: list[_Candidate] = []
+    for one_per_doc in (True, False):
+        for cand in close:
+            if len(picks) >= max_picks:
+                break
+            if cand in picks or (one_per_doc and any(p.item.hit.doc.doc_id == cand.item.hit.doc.doc_id
+                                                     for p in picks)):
+                continue
+            if any(_similar(cand.text, p.text) for p in picks):
+                continue
+            picks.append(cand)
+    return picks[: max(2, len(picks))] if picks else candidates[:1]
+
+
+def _similar(a: str, b: str) -> bool:
+    ta, tb = set(tokenize(a)), set(tokenize(b))
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) > 0.6
+
+
+def _conflict(question: str, picks: list[_Candidate],
+              candidates: list[_Candidate]) -> list[tuple[str, _Candidate]]:
+    """Sides of a disagreement on a quantity the question asks about, one sentence per distinct value."""
+    best = candidates[0].score
+    relevant = picks + [c for c in candidates if c.score >= best - 0.12 and c not in picks]
+    for asked, stated in _QUANTITIES.values():
+        if not asked.search(question):
+            continue
+        sides: dict[str, tuple[str, _Candidate]] = {}
+        for cand in relevant:
+            for m in stated.finditer(cand.text):
+                number = next(g for g in m.groups() if g and g.strip().isdigit())
+                sides.setdefault(number, (m.group(0), cand))
+        if len(sides) >= 2:
+            return list(sides.values())[:4]
+    return []
+
+
+def _missing_uncc_article(question: str, items: Sequence[ContextItem]) -> str:
+    """The UN Convention article asked about whose text is not in the materials, or ""."""
+    for ref in parse_article_refs(question):
+        if ref.treaty == UNCC and ref.article.isdigit() and int(ref.article) > UNCC_ARTICLES_PRESENT:
+            has_text = any(i.hit.chunk.article == ref.article and treaty_of(i.hit.doc) == UNCC for i in items)
+            if not has_text:
+                return ref.article
+    return ""
+
+
+def _first_sentence(text: str) -> str:
+    spans = [s for s in split_sentences(text) if s[1] - s[0] >= 25] or split_sentences(text)
+    return text[spans[0][0] : spans[0][1]] if spans else text

@@ -1,0 +1,42 @@
+"""build_assistant: the one place that builds the concrete objects, once, and hands them down."""
+
+from __future__ import annotations
+
+import logging
+
+from assistant.chat import Assistant
+from assistant.config import Settings
+from assistant.embeddings import load_embedder
+from assistant.extractive import ExtractiveAnswerer
+from assistant.llm import LLMAnswerer, build_chat_model
+from assistant.phrases import load_phrases
+from assistant.prompts import PromptLibrary
+from assistant.retrieval import Retriever
+from assistant.store import ChunkStore
+
+log = logging.getLogger(__name__)
+
+
+def build_assistant(settings: Settings) -> Assistant:
+    """Embedder, store, retriever, extractive answerer and, when configured, the LLM answerer."""
+    embedder = load_embedder(settings)
+    store = ChunkStore(settings, embedder)
+    retriever = Retriever(store, embedder, settings)
+    phrases = load_phrases(settings.prompts_dir)
+    extractive = ExtractiveAnswerer(embedder, phrases, settings.abstain_threshold)
+    llm: LLMAnswerer | None = None
+    closers = []
+    if settings.mode == "llm" or settings.llm_base_url or settings.llm_gguf_path:
+        base_url = settings.llm_base_url or None
+        if not base_url and settings.llm_gguf_path:
+            from assistant.local_llm import LocalGGUFServer  # subtle: only load llama.cpp when asked
+
+            server = LocalGGUFServer(settings.llm_gguf_path)
+            base_url = server.start()
+            closers.append(server.stop)
+        chat_model = build_chat_model(settings, base_url)
+        if chat_model is not None:
+            llm = LLMAnswerer(chat_model, PromptLibrary(settings.prompts_dir), settings)
+        else:
+            log.warning("mode is llm but no LLM endpoint is set (CA_LLM_BASE_URL, CA_LLM_GGUF_PATH)")
+    return Assistant(retriever, extractive, settings, phrases, llm=llm, closers=closers)
