@@ -1,0 +1,158 @@
+"""ChunkStore on a real embedded Chroma in tmp_path: round trips, search, filters, deletes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pytest
+
+from assistant.errors import StoreError
+from assistant.store import ChunkStore, build_where, collection_name_for, date_num
+from assistant.types import Chunk, DocMeta, Filters
+
+
+class AxisEmbedder:
+    """Names a vector space of `dim` dimensions; the tests hand the store their own vectors."""
+
+    def __init__(self, name: str = "axis-test", dim: int = 8) -> None:
+        self.name, self.dim = name, dim
+
+    def embed_batch(self, texts: Sequence[str], kind: str) -> list[list[float]]:
+        return [axis(len(t) % self.dim, self.dim) for t in texts]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+def axis(i: int, dim: int = 8, tilt: float = 0.0) -> list[float]:
+    """Unit vector along axis i, tilted toward the next axis."""
+    v = [0.0] * dim
+    v[i % dim] = math.cos(tilt)
+    v[(i + 1) % dim] = math.sin(tilt)
+    return v
+
+
+def make_doc(doc_id: str, language: str = "en", kind: str = "press", date: str = "2025-10-25") -> DocMeta:
+    return DocMeta(
+        doc_id=doc_id, source=f"corpus/{kind}/{doc_id}.txt", title=f"Title {doc_id}", language=language,
+        kind=kind, outlet="Outlet", date=date, url=f"https://example.org/{doc_id}",
+        content_hash=f"hash-{doc_id}", extra=(("VIEWPOINT", "critical"), ("NOTES", "é ü 中文")),
+    )
+
+
+def make_chunks(doc: DocMeta, n: int) -> list[Chunk]:
+    return [
+        Chunk(
+            chunk_id=f"{doc.doc_id}-{i}", doc_id=doc.doc_id, position=i, text=f"passage {i} of {doc.doc_id}",
+            heading="Chapter II", locator=f"Chapter II, Article {i + 1}", chapter="II", article=str(i + 1),
+            paragraph="2" if i else "", page=None if i else 3, char_start=10 * i, char_end=10 * i + 9,
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def store(make_settings) -> ChunkStore:
+    return ChunkStore(make_settings(), AxisEmbedder())
+
+
+def test_round_trip_keeps_every_field(store: ChunkStore) -> None:
+    doc = make_doc("d1")
+    chunks = make_chunks(doc, 3)
+    store.upsert(doc, chunks, [axis(i) for i in range(3)])
+    assert store.count() == 3
+    got = store.get_doc("d1")
+    assert got is not None
+    assert got == (doc, chunks)
+    assert store.get_doc("missing") is None
+    assert store.doc_states() == {"d1": ("hash-d1", 3)}
+
+
+def test_upsert_is_idempotent_and_delete_counts(store: ChunkStore) -> None:
+    a, b = make_doc("a"), make_doc("b")
+    store.upsert(a, make_chunks(a, 2), [axis(0), axis(1)])
+    store.upsert(a, make_chunks(a, 2), [axis(0), axis(1)])
+    store.upsert(b, make_chunks(b, 4), [axis(i) for i in range(4)])
+    assert store.count() == 6
+    assert store.delete_doc("a") == 2
+    assert store.delete_doc("a") == 0
+    assert store.doc_states() == {"b": ("hash-b", 4)}
+
+
+def test_dense_search_ranks_by_cosine(store: ChunkStore) -> None:
+    doc = make_doc("d")
+    store.upsert(doc, make_chunks(doc, 4), [axis(0), axis(0, tilt=0.3), axis(0, tilt=1.0), axis(4)])
+    hits = store.dense_search(axis(0), k=3)
+    assert [c.chunk_id for c, _, _ in hits] == ["d-0", "d-1", "d-2"]
+    scores = [s for _, _, s in hits]
+    assert scores[0] == pytest.approx(1.0, abs=1e-5)
+    assert scores[1] == pytest.approx(math.cos(0.3), abs=1e-5)
+    assert scores[2] == pytest.approx(math.cos(1.0), abs=1e-5)
+    assert hits[0][1] == doc
+    assert store.dense_search(axis(0), k=0) == []
+
+
+def test_filters_language_kind_date_and_source(store: ChunkStore) -> None:
+    docs = [
+        make_doc("en_press", "en", "press", "2025-10-25"),
+        make_doc("fr_press", "fr", "press", "2024-12-24"),
+        make_doc("en_treaty", "en", "treaty", "opened for signature Budapest, 2001-11-23"),
+        make_doc("vi_undated", "vi", "press", "page as stored"),
+    ]
+    for d in docs:
+        store.upsert(d, make_chunks(d, 2), [axis(0), axis(1)])
+
+    def found(filters: Filters) -> set[str]:
+        return {doc.doc_id for _, doc, _ in store.dense_search(axis(0), k=20, filters=filters)}
+
+    assert found(Filters()) == {d.doc_id for d in docs}
+    assert found(Filters(languages=("en",))) == {"en_press", "en_treaty"}
+    assert found(Filters(languages=("en", "fr"), kinds=("press",))) == {"en_press", "fr_press"}
+    assert found(Filters(date_from="2024-12")) == {"en_press", "fr_press"}
+    assert found(Filters(date_to="2024")) == {"fr_press", "en_treaty"}
+    assert found(Filters(date_from="2024-12-25", date_to="2025-10-25")) == {"en_press"}
+    assert found(Filters(sources=("TREATY/",))) == {"en_treaty"}
+    assert found(Filters(sources=("vi_", "fr_"), languages=("vi",))) == {"vi_undated"}
+    assert found(Filters(sources=("nothing-like-this",))) == set()
+
+
+def test_get_chunks_in_asked_order_and_iter_pages(store: ChunkStore) -> None:
+    doc = make_doc("big")
+    chunks = make_chunks(doc, 2105)  # more than one page of `get`
+    store.upsert(doc, chunks, [axis(i) for i in range(len(chunks))])
+    got = store.get_chunks(["big-7", "nope", "big-2", "big-7"])
+    assert [c.chunk_id for c, _ in got] == ["big-7", "big-2", "big-7"]
+    assert sorted(c.position for c, _ in store.iter_chunks()) == list(range(2105))
+
+
+def test_collection_encodes_model_and_dim(make_settings) -> None:
+    settings = make_settings()
+    small = ChunkStore(settings, AxisEmbedder("intfloat/multilingual-e5-small", 8))
+    other = ChunkStore(settings, AxisEmbedder("other-model", 4))
+    assert small.collection_name == "chunks-intfloat-multilingual-e5-small-d8"
+    assert small.collection_name != other.collection_name
+    doc = make_doc("d")
+    small.upsert(doc, make_chunks(doc, 1), [axis(0)])
+    assert (small.count(), other.count()) == (1, 0)
+    with pytest.raises(StoreError, match="dimensions"):
+        other.upsert(doc, make_chunks(doc, 1), [axis(0)])
+    # a second store object on the same folder sees what the first wrote
+    assert ChunkStore(settings, AxisEmbedder("intfloat/multilingual-e5-small", 8)).count() == 1
+
+
+def test_collection_names_are_valid_for_long_paths() -> None:
+    name = collection_name_for("/some/very/long/path/to/a/local/sentence-transformers/model-folder-v2/", 1024)
+    assert 3 <= len(name) <= 63 and name[0].isalnum() and name[-1].isalnum()
+
+
+def test_date_num_and_where() -> None:
+    assert date_num("2025-10-25/26") == 20251025
+    assert date_num("eucrim 2022-01-29; Protocol opened 12 May 2022") == 20220129
+    assert date_num("2024-12") == 20241200
+    assert date_num("page as stored") == 0
+    assert build_where(Filters()) is None
+    assert build_where(Filters(languages=("fr",))) == {"language": {"$in": ["fr"]}}
+    assert build_where(Filters(date_to="2024-10")) == {
+        "$and": [{"date_num": {"$gt": 0}}, {"date_num": {"$lte": 20241099}}]
+    }
