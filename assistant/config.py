@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     llm_model: str = ""
     llm_api_key: SecretStr = SecretStr("")
     llm_gguf_path: str = ""  # a local GGUF file served through xllamacpp
+    llm_gguf_ctx: int = 4096  # context window of the local GGUF model, in tokens
+    llm_gguf_threads: int = 0  # CPU threads of the local GGUF model; 0 means all cores
     llm_timeout_s: float = 60.0
     llm_max_tokens: int = 512
 
