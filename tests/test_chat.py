@@ -1,0 +1,173 @@
+"""The Assistant facade's logic with fakes passed through constructors: validation, LLM fallback, events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from fakes import HashEmbedder
+
+from assistant.chat import Assistant, answer_to_json
+from assistant.citations import ContextItem
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.errors import InputError, LLMError
+from assistant.extractive import ExtractiveAnswerer
+from assistant.followup import is_followup, rewrite_followup
+from assistant.phrases import load_phrases
+from assistant.types import Chunk, DocMeta, Filters, Hit, Turn
+
+PASSAGES = [
+    ("d1", "The Convention enters into force 90 days after the 40th ratification. It has 68 articles."),
+    ("d2", "Seventy-two states signed the Convention in Hanoi over two days. Viet Nam hosted the ceremony."),
+]
+
+
+class ListRetriever:
+    """Returns fixed hits and records the questions it was asked."""
+
+    def __init__(self, hits: list[Hit]) -> None:
+        self.hits, self.asked = hits, []  # type: ignore[var-annotated]
+
+    def search(self, question: str, filters: Filters = Filters(), k: int | None = None) -> list[Hit]:
+        self.asked.append(question)
+        return self.hits[: k or len(self.hits)]
+
+
+class ScriptedLLM:
+    """Streams a fixed reply, or raises LLMError when the reply is None."""
+
+    def __init__(self, reply: str | None) -> None:
+        self.reply = reply
+
+    def stream(self, question: str, language: str, items: Sequence[ContextItem],
+               history: Sequence[Turn] = ()) -> Iterator[str]:
+        if self.reply is None:
+            raise LLMError("The model endpoint timed out after 60 s; try again or use extractive mode.")
+        yield from (self.reply[i : i + 7] for i in range(0, len(self.reply), 7))
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        return f"standalone: {question}"
+
+
+def _hits() -> list[Hit]:
+    out = []
+    for i, (doc_id, text) in enumerate(PASSAGES):
+        chunk = Chunk(chunk_id=f"c{i}", doc_id=doc_id, position=0, text=text, locator="")
+        doc = DocMeta(doc_id=doc_id, source=f"corpus/{doc_id}.txt", title=f"Doc {doc_id}", language="en",
+                      kind="press", url=f"https://example.org/{doc_id}")
+        out.append(Hit(chunk=chunk, doc=doc, score=1.0 - i / 10, dense_score=0.9 - i / 10))
+    return out
+
+
+@pytest.fixture
+def build(make_settings: Callable[..., Settings]) -> Callable[..., Assistant]:
+    def make(llm: ScriptedLLM | None = None, **overrides: object) -> Assistant:
+        settings = make_settings(**overrides)
+        phrases = load_phrases(PROJECT_ROOT / "prompts")
+        extractive = ExtractiveAnswerer(HashEmbedder(), phrases, abstain_threshold=0.5)
+        return Assistant(ListRetriever(_hits()), extractive, settings, phrases, llm=llm,
+                         detect=lambda text: "fr" if "quand" in text.lower() else "en")
+    return make
+
+
+def test_llm_answer_is_verified_and_dangling_markers_dropped(build: Callable[..., Assistant]) -> None:
+    reply = 'It enters into force "90 days after the 40th ratification" [1]. It was signed by 72 states [5].'
+    answer = build(ScriptedLLM(reply)).answer("When does it enter into force?", mode="llm")
+    assert answer.mode == "llm" and not answer.notice
+    assert answer.answer == ('It enters into force "90 days after the 40th ratification" [1]. '
+                             "It was signed by 72 states.")
+    assert [(c.n, c.quote) for c in answer.citations] == [(1, "90 days after the 40th ratification")]
+
+
+@pytest.mark.parametrize("reply", ["It enters into force soon [4].", None])
+def test_llm_without_valid_citation_or_failing_falls_back(
+    build: Callable[..., Assistant], reply: str | None
+) -> None:
+    answer = build(ScriptedLLM(reply)).answer("Quand entre-t-elle en vigueur ?", mode="llm")
+    assert answer.mode == "extractive"
+    assert answer.notice.startswith("La réponse du modèle")
+    assert answer.citations and all(c.quote in PASSAGES[c.n - 1][1] for c in answer.citations)
+
+
+def test_llm_mode_without_model_says_so(build: Callable[..., Assistant]) -> None:
+    answer = build(None).answer("When does the convention enter into force?", mode="llm")
+    assert answer.mode == "extractive" and "No language model" in answer.notice
+
+
+def test_stream_order_and_tokens_rebuild_the_answer(build: Callable[..., Assistant]) -> None:
+    events = list(build(None).stream("When does the convention enter into force?"))
+    kinds = [e.kind for e in events]
+    assert kinds[-2:] == ["citations", "final"] and set(kinds[:-2]) == {"token"} and len(kinds) > 3
+    final = events[-1].answer
+    assert final is not None and "".join(e.text for e in events[:-2]) == final.answer
+    assert events[-2].citations == final.citations
+    assert set(final.timings_ms) == {"condense", "retrieve", "answer", "total"}
+
+
+@pytest.mark.parametrize("filters, message", [
+    (Filters(kinds=("blog",)), "Unknown document kind blog"),
+    (Filters(languages=("xx",)), "Unknown language filter xx"),
+])
+def test_unknown_filters_are_rejected(
+    build: Callable[..., Assistant], filters: Filters, message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        build(None).answer("What is it?", filters=filters)
+
+
+def test_long_and_empty_questions_are_rejected(build: Callable[..., Assistant]) -> None:
+    assistant = build(None, max_question_chars=20)
+    with pytest.raises(InputError, match="more than the limit of 20"):
+        assistant.answer("x" * 21)
+    with pytest.raises(InputError, match="empty"):
+        assistant.answer("   ")
+    with pytest.raises(InputError, match="mode"):
+        assistant.answer("ok?", mode="poetry")
+
+
+def test_history_is_bounded_and_followup_condensed(build: Callable[..., Assistant]) -> None:
+    assistant = build(ScriptedLLM("It has 68 articles [1]."), history_turns=2)
+    history = [Turn("user", "When was the UN Convention signed in Hanoi?"), Turn("assistant", "In 2025 [1].")]
+    answer = assistant.answer("and who signed it?", history=history)
+    assert answer.standalone_question == "and who signed it? (When was the UN Convention signed in Hanoi?)"
+    answer = assistant.answer("and who signed it?", history=history, mode="llm")
+    assert answer.standalone_question == "standalone: and who signed it?"
+
+
+def test_answer_to_json_has_the_documented_fields(build: Callable[..., Assistant]) -> None:
+    data = answer_to_json(build(None).answer("How many articles does the convention have?"))
+    assert set(data) == {"question", "language", "answer", "abstained", "mode", "citations", "retrieved",
+                         "timings_ms", "notice", "standalone_question"}
+    assert set(data["citations"][0]) == {"n", "doc_id", "source", "title", "language", "locator", "quote",
+                                         "url", "outlet", "date", "kind"}
+    assert data["retrieved"][0] == {"chunk_id": "c0", "score": 1.0}
+
+
+@pytest.mark.parametrize("question, previous, expected", [
+    ("what does Article 17 add?", "What does Article 16 of the Budapest Convention say?",
+     "what does Article 17 add? (What does of the Budapest Convention say?)"),
+    ("et l'article 17 ?", "Que dit l'article 16 de la Convention de Budapest ?",
+     "et l'article 17 ? (Que dit l' de la Convention de Budapest ?)"),
+    ("còn Điều 17 thì sao?", "Điều 16 của Công ước Budapest quy định gì?",
+     "còn Điều 17 thì sao? (của Công ước Budapest quy định gì?)"),
+    ("Who signed the Budapest Convention first?", "When was the UN Convention signed?",
+     "Who signed the Budapest Convention first?"),
+])
+def test_rewrite_followup(question: str, previous: str, expected: str) -> None:
+    history = [Turn("user", previous), Turn("assistant", "An answer [1].")]
+    assert rewrite_followup(question, history) == expected
+
+
+def test_is_followup() -> None:
+    assert is_followup("and who signed it for Viet Nam?")
+    assert not is_followup("How many states signed the UN Convention against Cybercrime in Hanoi in 2025?")
+
+
+def test_phrases_are_complete_for_every_language(tmp_path: Path) -> None:
+    phrases = load_phrases(PROJECT_ROOT / "prompts")
+    assert set(phrases.table) >= {"en", "fr", "vi", "ar", "es", "ru", "zh"}
+    (tmp_path / "extractive_phrases.json").write_text('{"en": {"lead_in": "x"}}', encoding="utf-8")
+    from assistant.errors import PromptError
+    with pytest.raises(PromptError, match="Missing phrases for 'en'.*conflict"):
+        load_phrases(tmp_path)
