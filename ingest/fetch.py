@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -24,6 +25,8 @@ CONTENT_TYPES: dict[str, str] = {
     "text/x-markdown": "md",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
 }
+# httpx's timeout bounds each read; a server trickling bytes is bounded by this many timeouts in all
+_TOTAL_BUDGET = 4
 # servers that cannot tell: trust the address's extension instead
 _GENERIC_TYPES = ("application/octet-stream", "binary/octet-stream", "")
 
@@ -83,10 +86,13 @@ def fetch(url: str, settings: Settings) -> Fetched:
                 raise _too_big(url, settings)
             chunks: list[bytes] = []
             size = 0
+            deadline = time.monotonic() + _TOTAL_BUDGET * timeout
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > limit:
                     raise _too_big(url, settings)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("download budget exceeded")
                 chunks.append(chunk)
             charset = response.charset_encoding or ""
     except httpx.TimeoutException:

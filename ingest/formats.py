@@ -7,6 +7,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from assistant.errors import IngestError
 
@@ -150,14 +151,27 @@ _BLOCK_TAGS = (
 _LINE_TAGS = ("br", "li", "tr", "dt", "dd", "caption")
 
 
-def _meta(soup: object, *names: str) -> str:
+def _meta(soup: Any, *names: str) -> str:
     """The first non-empty <meta name|property=...> content among `names`."""
     for name in names:
-        tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})  # type: ignore[attr-defined]
+        tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
         content = tag.get("content") if tag else None
         if isinstance(content, str) and content.strip():
             return content.strip()
     return ""
+
+
+def _main_content(soup: Any) -> Any:
+    """The element holding the page's own text: the longest <article>/<main>, unless it is a teaser."""
+    body = soup.body or soup
+    candidates = soup.find_all(("article", "main"))
+    if not candidates:
+        return body
+    best = max(candidates, key=lambda tag: len(tag.get_text(" ", strip=True)))
+    # subtle: a page listing related stories has small <article>s; the story itself is then in body
+    if len(best.get_text(" ", strip=True)) < 0.3 * len(body.get_text(" ", strip=True)):
+        return body
+    return best
 
 
 def extract_html(raw: bytes, what: str, charset: str = "") -> Extracted:
@@ -180,7 +194,7 @@ def extract_html(raw: bytes, what: str, charset: str = "") -> Extracted:
 
     for tag in soup.find_all(_DROP_TAGS):
         tag.decompose()
-    root = soup.find("article") or soup.find("main") or soup.body or soup
+    root = _main_content(soup)
     # subtle: line breaks inside HTML source are just spaces; only block tags break lines
     for string in list(root.find_all(string=True)):
         if not string.find_parent("pre") and type(string) is NavigableString:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 from assistant.config import Settings
 from assistant.errors import IngestError
@@ -230,7 +231,8 @@ def build_meta(
         outlet=header.get("OUTLET/AUTHOR", "")
         or header.get("OUTLET", "")
         or header.get("AUTHOR", "")
-        or extracted.outlet,
+        or extracted.outlet
+        or (urlsplit(fetched_url).hostname or "" if fetched_html else ""),
         date=date,
         url=url,
         content_hash=hashlib.sha256(raw).hexdigest(),

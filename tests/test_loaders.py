@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import http.server
+import io
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from pypdf import PdfWriter
 
 from assistant.config import Settings
 from assistant.errors import IngestError
@@ -263,6 +265,35 @@ def test_bad_inputs_raise_one_line_ingest_errors(
     assert "\n" not in str(info.value) and str(info.value).startswith(name)
 
 
+def test_password_protected_pdf(tmp_path: Path, make_settings: SettingsFactory) -> None:
+    writer = PdfWriter(clone_from=io.BytesIO(make_pdf([["Secret words."]])))
+    writer.encrypt(user_password="pw", algorithm="RC4-128")
+    path = tmp_path / "locked.pdf"
+    with path.open("wb") as fh:
+        writer.write(fh)
+    with pytest.raises(IngestError, match="password-protected; save an unprotected copy"):
+        load_file(path, make_settings())
+
+
+def test_markdown_front_matter_is_a_header(tmp_path: Path, make_settings: SettingsFactory) -> None:
+    path = tmp_path / "post.md"
+    path.write_text(
+        "---\ntitle: Notes\nlanguage: en\nurl: https://x.org/notes\ntags: a, b\n---\n\n# Notes\n\nBody.\n"
+    )
+    doc = load_file(path, make_settings())
+    assert (doc.meta.title, doc.meta.language, doc.meta.url) == ("Notes", "en", "https://x.org/notes")
+    assert (doc.meta.kind, doc.meta.extra, doc.text) == ("press", (("TAGS", "a, b"),), "Notes\n\nBody.")
+
+
+def test_html_teasers_do_not_hide_the_story(tmp_path: Path, make_settings: SettingsFactory) -> None:
+    story = "The Convention was opened for signature in Hanoi. " * 10
+    teasers = "".join(f"<article><a href='/{i}'>Related story {i}</a></article>" for i in range(3))
+    path = tmp_path / "story.htm"
+    path.write_text(f"<html><body><h1>Hanoi</h1><div><p>{story}</p></div>{teasers}</body></html>")
+    text = load_file(path, make_settings()).text
+    assert text.startswith("Hanoi\n\nThe Convention was opened") and "Related story 2" in text
+
+
 def test_file_over_the_size_limit(tmp_path: Path, make_settings: SettingsFactory) -> None:
     path = tmp_path / "big.txt"
     path.write_text("word " * 1000)
@@ -293,6 +324,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         if self.path == "/slow":
             time.sleep(1.5)
+        if self.path == "/trickle":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                for _ in range(100):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            return
         if self.path == "/moved":
             self.send_response(302)
             self.send_header("Location", "/page")
@@ -320,6 +362,7 @@ def server() -> Iterator[str]:
         "/blob.pdf": (200, "application/octet-stream", make_pdf([["Plain words only."]])),
         "/big": (200, "text/plain", b"x" * 5000),
         "/image": (200, "image/png", b"\x89PNG\r\n"),
+        "/bare": (200, "text/html", b"<html><body><p>Just words.</p></body></html>"),
         "/slow": (200, "text/plain", b"late"),
     }
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -342,6 +385,8 @@ def test_url_html_page_is_press_with_its_link(server: str, make_settings: Settin
     )
     assert doc.text.startswith("States sign the Convention\n\nSeventy-two States")
     assert doc.meta.content_hash == hashlib.sha256(HTML.encode()).hexdigest()
+    bare = f"{server}/bare"  # no site name in the page: the host stands in for the outlet
+    assert load(SourceRef(bare, bare), make_settings()).meta.outlet == "127.0.0.1"
 
 
 def test_url_pdf_by_type_and_by_extension(server: str, make_settings: SettingsFactory) -> None:
@@ -356,6 +401,7 @@ def test_url_pdf_by_type_and_by_extension(server: str, make_settings: SettingsFa
     [
         ("/missing", {}, "answered HTTP 404"),
         ("/slow", {"url_timeout_s": 0.3}, "no answer within 0.3 s"),
+        ("/trickle", {"url_timeout_s": 0.3}, "no answer within 0.3 s"),
         ("/big", {"max_file_mb": 0.001}, "larger than 0.001 MB"),
         ("/image", {}, "unsupported content type image/png"),
     ],
