@@ -1,0 +1,217 @@
+"""Hybrid retrieval: dense + BM25 fused by reciprocal rank, article references, diversity, filters."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal
+
+from assistant.config import Settings
+from assistant.errors import InputError
+from assistant.language import detect_language
+from assistant.lexical import BM25Index, tokenize
+from assistant.references import ArticleRef, parse_article_refs, treaty_of
+from assistant.store import date_num
+from assistant.types import Chunk, DocMeta, Filters, Hit
+
+if TYPE_CHECKING:
+    from assistant.embeddings import Embedder
+    from assistant.store import ChunkStore
+
+__all__ = ["Retriever", "parse_article_refs", "ArticleRef", "rrf", "diversify", "doc_matches"]
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
+NEAR_DUPLICATE_JACCARD = 0.6
+# subtle: dense search fetches more than it ranks so that lexical-only hits usually get a cosine too.
+DENSE_OVERFETCH = 3
+
+
+def rrf(rankings: Iterable[Sequence[str]], k: int) -> dict[str, float]:
+    """Reciprocal rank fusion: sum of 1 / (k + rank) over the rankings (rank from 1)."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    """Token-set Jaccard similarity (0 for two empty sets)."""
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
+def diversify(hits: Sequence[Hit], k: int, per_doc_cap: int, exempt: Collection[str] = ()) -> list[Hit]:
+    """Best-first selection of k hits: at most per_doc_cap per document, near-duplicates collapsed."""
+    kept: list[Hit] = []
+    kept_terms: list[set[str]] = []
+    per_doc: dict[str, int] = {}
+    for hit in hits:
+        if len(kept) >= k:
+            break
+        is_exempt = hit.chunk.chunk_id in exempt
+        if not is_exempt and per_doc.get(hit.doc.doc_id, 0) >= per_doc_cap:
+            continue
+        terms = set(tokenize(hit.chunk.text, hit.doc.language or None))
+        # the same fact retold in several digests: keep only the best-ranked telling
+        if any(jaccard(terms, other) >= NEAR_DUPLICATE_JACCARD for other in kept_terms):
+            continue
+        kept.append(hit)
+        kept_terms.append(terms)
+        per_doc[hit.doc.doc_id] = per_doc.get(hit.doc.doc_id, 0) + 1
+    return kept
+
+
+def _date_bound(prefix: str, fill: str) -> int:
+    digits = re.sub(r"\D", "", prefix)[:8]
+    return int(digits + fill * (8 - len(digits))) if digits else 0
+
+
+def doc_matches(doc: DocMeta, filters: Filters) -> bool:
+    """Whether a document passes the filters (same rules as the store's `where`)."""
+    if filters.languages and doc.language not in filters.languages:
+        return False
+    if filters.kinds and doc.kind not in filters.kinds:
+        return False
+    if filters.sources and not any(s.lower() in doc.source.lower() for s in filters.sources):
+        return False
+    if filters.date_from or filters.date_to:
+        num = date_num(doc.date)
+        if num == 0:
+            return False
+        if filters.date_from and num < _date_bound(filters.date_from, "0"):
+            return False
+        if filters.date_to and num > _date_bound(filters.date_to, "9"):
+            return False
+    return True
+
+
+def article_matches(
+    refs: Sequence[ArticleRef],
+    chunks: Mapping[str, tuple[Chunk, DocMeta]],
+    by_article: Mapping[str, list[str]],
+) -> dict[str, float]:
+    """chunk_id -> strength (1.0, or 1.25 when the paragraph matches too) for chunks a reference names."""
+    found: dict[str, float] = {}
+    for ref in refs:
+        for chunk_id in by_article.get(ref.article, ()):
+            chunk, doc = chunks[chunk_id]
+            if ref.treaty and treaty_of(doc) != ref.treaty:
+                continue
+            strength = 1.25 if ref.paragraph and chunk.paragraph == ref.paragraph else 1.0
+            found[chunk_id] = max(found.get(chunk_id, 0.0), strength)
+    return found
+
+
+class Retriever:
+    """Finds the passages that answer a question, across languages, with fused and diverse results."""
+
+    def __init__(
+        self, store: ChunkStore, embedder: Embedder, settings: Settings, mode: Mode = "hybrid"
+    ) -> None:
+        if mode not in MODES:
+            raise InputError(f"Retrieval mode {mode!r} is unknown: use one of {', '.join(MODES)}.")
+        self.store, self.embedder, self.settings, self.mode = store, embedder, settings, mode
+        self._index: BM25Index | None = None
+        self._chunks: dict[str, tuple[Chunk, DocMeta]] = {}
+        self._by_article: dict[str, list[str]] = {}
+        self._indexed = -1  # store.count() when the lexical index was built
+
+    def refresh(self) -> None:
+        """Rebuild the lexical index and the article map from every chunk in the store."""
+        chunks = {chunk.chunk_id: (chunk, doc) for chunk, doc in self.store.iter_chunks()}
+        by_article: dict[str, list[str]] = {}
+        for chunk_id, (chunk, _) in chunks.items():
+            if chunk.article:
+                by_article.setdefault(chunk.article, []).append(chunk_id)
+        self._index = BM25Index(
+            (cid, chunk.embed_text(), doc.language) for cid, (chunk, doc) in chunks.items()
+        )
+        self._chunks, self._by_article, self._indexed = chunks, by_article, len(chunks)
+        logger.info("lexical index rebuilt: %d chunks, %d articles", len(chunks), len(by_article))
+
+    def _ensure_index(self) -> BM25Index:
+        # a cheap count tells whether an ingest ran since the last build
+        if self._index is None or self.store.count() != self._indexed:
+            self.refresh()
+        assert self._index is not None
+        return self._index
+
+    def _allowed(self, filters: Filters) -> set[str] | None:
+        if filters == Filters():
+            return None
+        return {cid for cid, (_, doc) in self._chunks.items() if doc_matches(doc, filters)}
+
+    def search(self, question: str, filters: Filters = Filters(), k: int | None = None) -> list[Hit]:
+        """The top k passages for a question, best first."""
+        k = self.settings.top_k if k is None else k
+        if k <= 0:
+            raise InputError(f"k must be greater than 0. Currently, k is {k}.")
+        if not question.strip():
+            return []
+        index = self._ensure_index()
+        n = self.settings.candidates
+        cosines: dict[str, float] = {}
+        found: dict[str, tuple[Chunk, DocMeta]] = {}
+        rankings: list[list[str]] = []
+        dense_ranks: dict[str, int] = {}
+        lexical_ranks: dict[str, int] = {}
+        query_vector: list[float] | None = None
+
+        if self.mode != "lexical":
+            query_vector = self.embedder.embed_batch([question], "query")[0]
+            for rank, (chunk, doc, cosine) in enumerate(
+                self.store.dense_search(query_vector, n * DENSE_OVERFETCH, filters), start=1
+            ):
+                if not doc_matches(doc, filters):
+                    continue
+                cosines[chunk.chunk_id] = cosine
+                found[chunk.chunk_id] = (chunk, doc)
+                if rank <= n:
+                    dense_ranks[chunk.chunk_id] = rank
+            rankings.append(list(dense_ranks))
+
+        if self.mode != "dense":
+            language = detect_language(question)
+            lexical = index.search(question, n, self._allowed(filters), language=language)
+            lexical_ranks = {cid: rank for rank, (cid, _) in enumerate(lexical, start=1)}
+            rankings.append(list(lexical_ranks))
+
+        scores = rrf(rankings, self.settings.rrf_k)
+        exempt: set[str] = set()
+        if self.mode == "hybrid":
+            # article references are first-class: the named article joins the list even if neither
+            # search found it, above anything found only by similarity.
+            boost = 2.0 / (self.settings.rrf_k + 1)
+            named = article_matches(parse_article_refs(question), self._chunks, self._by_article)
+            for cid, strength in named.items():
+                if doc_matches(self._chunks[cid][1], filters):
+                    scores[cid] = scores.get(cid, 0.0) + boost * strength
+                    exempt.add(cid)
+
+        ordered = sorted(scores, key=lambda cid: (-scores[cid], cid))
+        hits = [
+            Hit(chunk=c, doc=d, score=scores[cid], dense_score=cosines.get(cid),
+                dense_rank=dense_ranks.get(cid), lexical_rank=lexical_ranks.get(cid))
+            for cid in ordered
+            for c, d in [found.get(cid) or self._chunks[cid]]
+        ]
+        top = diversify(hits, k, self.settings.per_doc_cap, exempt)
+        return self._with_cosines(top, query_vector) if query_vector is not None else top
+
+    def _with_cosines(self, hits: list[Hit], query_vector: Sequence[float]) -> list[Hit]:
+        """Give hits that dense search did not return their cosine too: the answerer abstains on it."""
+        missing = [i for i, hit in enumerate(hits) if hit.dense_score is None]
+        if not missing:
+            return hits
+        vectors = self.embedder.embed_batch([hits[i].chunk.embed_text() for i in missing], "document")
+        out = list(hits)
+        for i, vector in zip(missing, vectors, strict=True):
+            cosine = float(sum(a * b for a, b in zip(vector, query_vector, strict=True)))
+            out[i] = dataclasses.replace(hits[i], dense_score=cosine)
+        return out
