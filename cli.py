@@ -83,7 +83,7 @@ def _register_models(
         "profiles", nargs="*", metavar="PROFILE", help="small and/or quality (default: the configured one)"
     )
     parser.add_argument(
-        "--models-dir", help="where models live (default: CA_MODELS_DIR, else ~/.cache/convention-assistant/models)"
+        "--models-dir", help="where models live (default: CA_MODELS_DIR, else ~/.cache/...)"
     )
     handlers["models"] = run
 
