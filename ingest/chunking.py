@@ -210,9 +210,8 @@ def _make_chunk(doc: Document, position: int, start: int, end: int, unit: _Unit,
         heading = " — ".join(p for p in (doc.meta.title, doc.meta.outlet) if p)
         chapter = section = article = ""
     else:
-        whole = paras == unit.paras
-        if whole:
-            paragraph = ""
+        if (start, end) == (unit.paras[0].start, unit.paras[-1].end):
+            paragraph = ""  # the whole article: "Article 16", not "Article 16(1)-(4)"
         locator = _legal_locator(block, paragraph)
         chapter, section, article = block.chapter, block.section, block.article
         heading = " — ".join(p for p in (doc.meta.title, locator, block.article_title) if p)

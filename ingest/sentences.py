@@ -24,7 +24,7 @@ _ITEM_START = re.compile(
     r"[ \t]*(?:[-–—•*]\s|\(?\d{1,3}[.)]|\d{1,3}\s+[-–—]\s|\(\w{1,4}\)|\w{1,2}\)|['‘’]\d{1,2}['‘’])"
 )
 _BLANK_REST = re.compile(r"\s*$|[ \t\r\f\v]*\n")
-_MARKER_ONLY = re.compile(r"\(?\w{1,4}[.)]?")
+_MARKER_ONLY = re.compile(r"\(?(?:\d{1,3}|[ivxIVX]{1,4}|\w)[.)]?")
 _WORD = re.compile(r"\S+")
 _CLAUSE = re.compile(r"[;:,،؛，；：、](?=\s)|[，；：、]")
 

@@ -141,8 +141,9 @@ def parse_heading(line: str) -> Heading | None:
     if not m:
         return None
     bare = m.group("bare")
-    if bare is not None and not _looks_like_title(bare):
-        return None  # "Article 16 shall apply ..." is a sentence, not a heading
+    if bare is not None and not (bare[0].isupper() and _looks_like_title(bare)):
+        # "Article 16 shall apply ...", "المادة 17 من": a sentence; a title without separator is capitalized
+        return None
     level = _LEVEL_OF[m.group("kw").casefold()]
     if level == "title" and m.group("kw").islower():
         return None  # "title 2 of ..." in running text; real title headings are capitalized
