@@ -91,6 +91,137 @@ def _register_models(
 REGISTRY.append(_register_models)
 
 
+# --- ingest and status (engineer D): build the index incrementally, report what it holds ---------
+
+
+def _register_ingest(
+    sub: argparse._SubParsersAction, common: argparse.ArgumentParser, handlers: dict[str, Command]
+) -> None:
+    from typing import Any
+
+    def open_index(settings: Settings) -> tuple[Any, Any]:
+        from assistant.embeddings import load_embedder
+        from assistant.store import ChunkStore
+
+        embedder = load_embedder(settings)
+        return embedder, ChunkStore(settings, embedder)
+
+    def ingest_cmd(args: argparse.Namespace, settings: Settings) -> int:
+        from tqdm import tqdm
+
+        from ingest.pipeline import ingest
+
+        embedder, store = open_index(settings)
+        bars: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in bars:
+                unit = "file" if stage == "files" else "chunk"
+                bars[stage] = tqdm(total=total, desc=f"{stage:<6}", unit=unit, file=sys.stderr, leave=True)
+            bar = bars[stage]
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            summary = ingest(args.inputs, settings, embedder, store, prune=args.prune, on_progress=progress)
+        finally:
+            for bar in bars.values():
+                bar.close()
+        print(
+            f"documents: {summary.added} added, {summary.updated} updated, "
+            f"{summary.unchanged} unchanged, {summary.removed} removed"
+        )
+        print(
+            f"chunks: {summary.chunks_written} written ({summary.embedded_chunks} embedded), "
+            f"{summary.chunks_deleted} deleted; index now {store.count()} chunks in {store.collection_name}"
+        )
+        if summary.languages:
+            print("languages: " + ", ".join(f"{k} {v}" for k, v in summary.languages.items()))
+        if summary.kinds:
+            print("kinds: " + ", ".join(f"{k} {v}" for k, v in summary.kinds.items()))
+        if summary.skipped:
+            print(f"skipped {len(summary.skipped)}:")
+            for skip in summary.skipped:
+                print(f"  {skip.source}: {skip.reason}")
+        print(f"seconds: {summary.seconds:.1f}")
+        usable = summary.added + summary.updated + summary.unchanged
+        if usable == 0:
+            print("error: nothing was ingested: check the paths and the reasons above.", file=sys.stderr)
+            return 1
+        if args.strict and summary.skipped:
+            print("error: some inputs were skipped (--strict).", file=sys.stderr)
+            return 1
+        return 0
+
+    def status_cmd(args: argparse.Namespace, settings: Settings) -> int:
+        import json
+        from dataclasses import asdict
+
+        from ingest.pipeline import index_status
+
+        embedder, store = open_index(settings)
+        status = index_status(settings, store)
+        if args.json:
+            print(json.dumps({"model": embedder.name, "dim": embedder.dim, **asdict(status)}, indent=2))
+            return 0
+        print(f"model: {embedder.name} ({embedder.dim} dims)")
+        print(f"collection: {status.collection}")
+        print(f"store: {status.location}")
+        print(f"documents: {status.documents}, chunks: {status.chunks}")
+        for title, table in (("languages", status.languages), ("kinds", status.kinds)):
+            cells = ", ".join(f"{k} {d} docs/{c} chunks" for k, (d, c) in table.items())
+            print(f"{title}: {cells or '-'}")
+        if status.problems:
+            print(f"inconsistencies ({len(status.problems)}):")
+            for problem in status.problems:
+                print(f"  {problem}")
+        else:
+            print("consistency: the store matches the manifest")
+        return 0
+
+    parser = sub.add_parser("ingest", parents=[common], help="add or update documents in the index")
+    parser.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", help="files, folders or http(s) URLs")
+    parser.add_argument("--prune", action="store_true", help="remove indexed documents not among the inputs")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if any input was skipped")
+    handlers["ingest"] = ingest_cmd
+    parser = sub.add_parser("status", parents=[common], help="what the index holds, and any inconsistency")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    handlers["status"] = status_cmd
+
+
+REGISTRY.append(_register_ingest)
+
+
+# --- serve (engineer H): the web app (chat page, HTTP API, widget) with uvicorn -----------------------
+
+
+def _register_serve(
+    sub: argparse._SubParsersAction, common: argparse.ArgumentParser, handlers: dict[str, Command]
+) -> None:
+    def serve(args: argparse.Namespace, settings: Settings) -> int:
+        import uvicorn
+
+        from app import create_app
+
+        host = args.host or settings.host
+        port = args.port or settings.port
+        print(f"building the assistant (model {settings.embedding_model}, index {settings.data_dir})...",
+              file=sys.stderr)
+        app = create_app(settings)
+        print(f"serving the chat at http://{host}:{port}/ , the API docs at /docs, the widget at /widget",
+              file=sys.stderr)
+        uvicorn.run(app, host=host, port=port, log_level="info" if args.verbose else "warning")
+        return 0
+
+    parser = sub.add_parser("serve", parents=[common], help="serve the chat page, the HTTP API and the widget")
+    parser.add_argument("--host", help="address to listen on (env CA_HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (env CA_PORT, default 7860)")
+    handlers["serve"] = serve
+
+
+REGISTRY.append(_register_serve)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     parser, handlers = build_parser()

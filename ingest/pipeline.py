@@ -1,0 +1,238 @@
+"""Ingestion: discover -> load -> chunk -> embed -> upsert, incremental and safe to kill at any point."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from assistant.config import Settings
+from assistant.embeddings import Embedder
+from assistant.errors import IngestError
+from assistant.store import ChunkStore
+from assistant.types import Chunk, Document
+from ingest.chunking import chunk_document
+from ingest.loaders import Skipped, discover, doc_id_for, load
+from ingest.manifest import DocRecord, Manifest, manifest_path
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    """What one ingest run did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks_written: int = 0
+    chunks_deleted: int = 0
+    languages: dict[str, int] = field(default_factory=dict)  # documents per language, of this run's inputs
+    kinds: dict[str, int] = field(default_factory=dict)
+    skipped: tuple[Skipped, ...] = ()
+    seconds: float = 0.0
+    embedded_chunks: int = 0
+
+    @property
+    def changed(self) -> int:
+        """Documents added, updated or removed."""
+        return self.added + self.updated + self.removed
+
+
+def _remove_orphans(store: ChunkStore, manifest: Manifest) -> int:
+    """Delete stored chunks of documents the manifest does not record as done (a killed run's leftovers)."""
+    done = manifest.done()
+    deleted = 0
+    for doc_id in store.doc_states():
+        if doc_id not in done:
+            deleted += store.delete_doc(doc_id)
+            logger.info("removed orphan chunks of %s", doc_id)
+    return deleted
+
+
+class _Writer:
+    """Embeds the chunks of changed documents in fixed-size batches that may span documents."""
+
+    def __init__(self, embedder: Embedder, store: ChunkStore, manifest: Manifest, batch_size: int) -> None:
+        self.embedder, self.store, self.manifest, self.batch_size = embedder, store, manifest, batch_size
+        self.chunks_deleted = 0
+        self.chunks_written = 0
+
+    def _begin(self, doc: Document) -> None:
+        meta = doc.meta
+        # subtle: pending is on disk before the old chunks go, so a kill from here on is redone next run.
+        record = DocRecord(
+            meta.doc_id, meta.source, meta.content_hash,
+            title=meta.title, language=meta.language, kind=meta.kind,
+        )
+        self.manifest.mark_pending(record)
+        self.chunks_deleted += self.store.delete_doc(meta.doc_id)
+
+    def write(self, work: Sequence[tuple[Document, list[Chunk]]], on_progress: Progress | None) -> int:
+        """Replace every document of `work` in the store; returns the number of chunks embedded."""
+        flat = [(i, chunk) for i, (_, chunks) in enumerate(work) for chunk in chunks]
+        vectors: dict[int, list[list[float]]] = {}
+        total = len(flat)
+        for start in range(0, total, self.batch_size):
+            batch = flat[start : start + self.batch_size]
+            for i in dict.fromkeys(i for i, _ in batch):
+                if i not in vectors:
+                    vectors[i] = []
+                    self._begin(work[i][0])
+            embedded = self.embedder.embed_batch([c.embed_text() for _, c in batch], "document")
+            for (i, _), vector in zip(batch, embedded, strict=True):
+                vectors[i].append(vector)
+            for i in [i for i in vectors if len(vectors[i]) == len(work[i][1])]:
+                doc, chunks = work[i]
+                self.store.upsert(doc.meta, chunks, vectors.pop(i))
+                self.manifest.mark_done(doc.meta.doc_id, len(chunks))
+                self.chunks_written += len(chunks)
+                logger.info("stored %s (%d chunks)", doc.meta.source, len(chunks))
+            if on_progress:
+                on_progress("embed", start + len(batch), total)
+        return total
+
+
+def ingest(
+    inputs: Sequence[str],
+    settings: Settings,
+    embedder: Embedder,
+    store: ChunkStore,
+    *,
+    prune: bool = False,
+    on_progress: Progress | None = None,
+) -> IngestSummary:
+    """Bring the store up to date with the inputs; unchanged documents are not embedded again."""
+    started = time.perf_counter()
+    manifest = Manifest(manifest_path(settings.data_dir), store.collection_name)
+    orphans = _remove_orphans(store, manifest)
+    states = store.doc_states()
+
+    refs, skipped = discover(inputs)
+    skipped = list(skipped)
+    discovered = {doc_id_for(ref.source) for ref in refs}
+    work: list[tuple[Document, list[Chunk]]] = []
+    seen: set[str] = set()
+    unchanged, added = 0, 0
+    languages: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    for n, ref in enumerate(refs, start=1):
+        try:
+            doc = load(ref, settings)
+        except IngestError as exc:
+            skipped.append(Skipped(ref.source, str(exc)))
+            logger.info("skipped %s: %s", ref.source, exc)
+            continue
+        finally:
+            if on_progress:
+                on_progress("files", n, len(refs))
+        meta = doc.meta
+        if meta.doc_id in seen:
+            continue  # the same source named twice (e.g. a folder and a file inside it)
+        seen.add(meta.doc_id)
+        record = manifest.get(meta.doc_id)
+        stored_hash, stored_count = states.get(meta.doc_id, ("", 0))
+        if (
+            record is not None
+            and record.state == "done"
+            and record.content_hash == meta.content_hash == stored_hash
+            and record.n_chunks == stored_count
+        ):
+            unchanged += 1
+        else:
+            chunks = chunk_document(
+                doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens
+            )
+            if not chunks:
+                skipped.append(Skipped(ref.source, "no text to index after loading"))
+                continue
+            if record is None or record.state != "done":
+                added += 1
+            work.append((doc, chunks))
+        languages[meta.language] += 1
+        kinds[meta.kind] += 1
+
+    writer = _Writer(embedder, store, manifest, settings.embedding_batch_size)
+    embedded = writer.write(work, on_progress)
+
+    removed, pruned_chunks = 0, 0
+    if prune:
+        for doc_id in set(manifest.records) | set(store.doc_states()):
+            if doc_id not in discovered:
+                pruned_chunks += store.delete_doc(doc_id)
+                manifest.remove(doc_id)
+                removed += 1
+
+    summary = IngestSummary(
+        added=added,
+        updated=len(work) - added,
+        unchanged=unchanged,
+        removed=removed,
+        chunks_written=writer.chunks_written,
+        chunks_deleted=orphans + writer.chunks_deleted + pruned_chunks,
+        languages=dict(sorted(languages.items())),
+        kinds=dict(sorted(kinds.items())),
+        skipped=tuple(skipped),
+        seconds=time.perf_counter() - started,
+        embedded_chunks=embedded,
+    )
+    logger.info("ingest summary: %s", summary)
+    return summary
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """What the index holds, and where the manifest and the store disagree."""
+
+    collection: str
+    location: str
+    documents: int
+    chunks: int
+    languages: dict[str, tuple[int, int]]  # language -> (documents, chunks)
+    kinds: dict[str, tuple[int, int]]
+    problems: tuple[str, ...]  # one sentence each, with what to do
+
+
+def index_status(settings: Settings, store: ChunkStore) -> IndexStatus:
+    """Count documents and chunks per language and kind, and compare the store with the manifest."""
+    manifest = Manifest(manifest_path(settings.data_dir), store.collection_name)
+    docs: dict[str, tuple[str, str]] = {}
+    chunk_counts: Counter[str] = Counter()
+    for chunk, doc in store.iter_chunks():
+        docs[doc.doc_id] = (doc.language, doc.kind)
+        chunk_counts[chunk.doc_id] += 1
+    languages: dict[str, tuple[int, int]] = {}
+    kinds: dict[str, tuple[int, int]] = {}
+    for doc_id, (language, kind) in docs.items():
+        for table, key in ((languages, language), (kinds, kind)):
+            n_docs, n_chunks = table.get(key, (0, 0))
+            table[key] = (n_docs + 1, n_chunks + chunk_counts[doc_id])
+    problems = []
+    for doc_id, rec in sorted(manifest.records.items(), key=lambda kv: kv[1].source):
+        stored = chunk_counts.get(doc_id, 0)
+        if rec.state == "pending":
+            problems.append(f"{rec.source} was interrupted while ingesting: run ingest on it again.")
+        elif stored != rec.n_chunks:
+            problems.append(
+                f"{rec.source} should have {rec.n_chunks} chunks but the store has {stored}: "
+                "run ingest on it again."
+            )
+    for doc_id in sorted(set(docs) - set(manifest.done())):
+        if doc_id not in manifest.records:
+            problems.append(
+                f"document {doc_id} is in the store but not in the manifest: the next ingest removes it."
+            )
+    return IndexStatus(
+        collection=store.collection_name,
+        location=store.location,
+        documents=len(docs),
+        chunks=sum(chunk_counts.values()),
+        languages=dict(sorted(languages.items())),
+        kinds=dict(sorted(kinds.items())),
+        problems=tuple(problems),
+    )
