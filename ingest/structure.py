@@ -127,6 +127,7 @@ class Heading:
     level: Level
     number: str
     title: str
+    title_at: int = 0  # offset of the title in the line
 
 
 def parse_heading(line: str) -> Heading | None:
@@ -136,7 +137,7 @@ def parse_heading(line: str) -> Heading | None:
         level = _ZH_LEVEL[zh.group("kw")]
         value = _zh_number(zh.group("num"))
         number = to_roman(value) if level == "chapter" and not zh.group("num").isdigit() else str(value)
-        return Heading(level, number, (zh.group("title") or "").strip())
+        return Heading(level, number, (zh.group("title") or "").strip(), max(zh.start("title"), 0))
     m = _HEADING.match(line)
     if not m:
         return None
@@ -147,7 +148,9 @@ def parse_heading(line: str) -> Heading | None:
     level = _LEVEL_OF[m.group("kw").casefold()]
     if level == "title" and m.group("kw").islower():
         return None  # "title 2 of ..." in running text; real title headings are capitalized
-    return Heading(level, normalize_number(m.group("num"), level), (m.group("title") or bare or "").strip())
+    title = (m.group("title") or bare or "").strip()
+    title_at = m.start("title") if m.group("title") is not None else m.start("bare")
+    return Heading(level, normalize_number(m.group("num"), level), title, max(title_at, 0))
 
 
 def _looks_like_title(text: str) -> bool:
@@ -193,14 +196,22 @@ def parse_structure(text: str) -> list[Block]:
     for start, end in _lines(text):
         line = text[start:end]
         heading = parse_heading(line)
+        run_on = heading is not None and heading.title and not _looks_like_title(heading.title)
         if heading is not None:
+            if run_on:  # "Article 16. Each Party shall ...": the text after the number is body, keep it
+                heading = replace(heading, title="")
             state = _enter(state, heading)
             seen_article = seen_article or heading.level == "article"
             seen_heading = True
             last_paragraph = 0
-            pending_title = None if heading.title else heading.level
-            blocks.append(replace(state, kind="heading", start=start, end=end))
-            continue
+            pending_title = None if heading.title or run_on else heading.level
+            if not run_on:
+                blocks.append(replace(state, kind="heading", start=start, end=end))
+                continue
+            body_start = start + heading.title_at
+            heading_end = _strip_end(text, start, body_start)
+            blocks.append(replace(state, kind="heading", start=start, end=heading_end))
+            start, line = body_start, text[body_start:end]
         number = paragraph_number(line) if state.article else None
         if pending_title is not None and number is None and _looks_like_title(line) and len(line) <= 200:
             state = _with_title(state, pending_title, line)
@@ -217,6 +228,13 @@ def parse_structure(text: str) -> list[Block]:
         kind: BlockKind = state.kind if state.kind == "closing" else ("body" if seen_heading else "preamble")
         blocks.append(replace(state, kind=kind, start=start, end=end))
     return blocks
+
+
+def _strip_end(text: str, start: int, end: int) -> int:
+    """End of text[start:end] without trailing whitespace."""
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return end
 
 
 def _enter(state: Block, heading: Heading) -> Block:

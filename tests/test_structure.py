@@ -180,6 +180,13 @@ def test_references_in_sentences_are_not_headings(line: str) -> None:
     assert parse_heading(line) is None
 
 
+def test_run_on_heading_keeps_its_text_as_body() -> None:
+    text = "Article 1. Each Party shall adopt such measures as may be needed, in its own law.\nArticle 2\nT."
+    blocks = parse_structure(text)
+    assert [(b.kind, text[b.start : b.end][:14], b.article_title) for b in blocks[:2]] == [
+        ("heading", "Article 1.", ""), ("body", "Each Party sha", "")]
+
+
 def test_paragraph_markers() -> None:
     assert paragraph_number("1. Each Party") == 1
     assert paragraph_number("3.") == 3
