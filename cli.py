@@ -222,6 +222,51 @@ def _register_serve(
 REGISTRY.append(_register_serve)
 
 
+# --- ask (engineer F): one question, a cited answer ------------------------------------------------
+
+
+def _register_ask(
+    sub: argparse._SubParsersAction, common: argparse.ArgumentParser, handlers: dict[str, Command]
+) -> None:
+    def ask(args: argparse.Namespace, settings: Settings) -> int:
+        import json
+
+        from assistant.chat import answer_to_json
+        from assistant.types import Filters
+        from assistant.wiring import build_assistant
+
+        filters = Filters(languages=tuple(args.lang or ()))
+        assistant = build_assistant(settings)
+        try:
+            answer = assistant.answer(args.question, filters=filters, mode=args.mode, k=args.k)
+        finally:
+            assistant.close()
+        if args.json:
+            print(json.dumps(answer_to_json(answer), ensure_ascii=False, indent=2))
+            return 0
+        if answer.notice:
+            print(f"({answer.notice})\n")
+        print(answer.answer)
+        if answer.citations:
+            print()
+        for c in answer.citations:
+            where = " — ".join(x for x in (c.title, c.locator, f"“{c.quote}”", c.url) if x)
+            print(f"[{c.n}] {where}")
+        return 0
+
+    parser = sub.add_parser("ask", parents=[common], help="answer one question with verified citations")
+    parser.add_argument("question", help="the question, in any language")
+    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
+    parser.add_argument("--mode", choices=["extractive", "llm"], help="answerer (env CA_MODE)")
+    parser.add_argument("--lang", action="append", metavar="LANG",
+                        help="only use documents in this language (repeatable), e.g. --lang fr")
+    parser.add_argument("--k", type=int, help="how many passages to retrieve (env CA_TOP_K)")
+    handlers["ask"] = ask
+
+
+REGISTRY.append(_register_ask)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     parser, handlers = build_parser()
