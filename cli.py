@@ -213,7 +213,7 @@ def _register_serve(
         uvicorn.run(app, host=host, port=port, log_level="info" if args.verbose else "warning")
         return 0
 
-    parser = sub.add_parser("serve", parents=[common], help="serve the chat page, the HTTP API and the widget")
+    parser = sub.add_parser("serve", parents=[common], help="serve the chat page, the HTTP API, the widget")
     parser.add_argument("--host", help="address to listen on (env CA_HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (env CA_PORT, default 7860)")
     handlers["serve"] = serve

@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     max_question_chars: int = 1000
     rate_limit_per_minute: int = 30
     max_concurrent_answers: int = 4
+    answer_queue: int = 16  # requests waiting for an answer slot; beyond it the API says busy (503)
     log_json: bool = False
     log_questions: bool = True
 
