@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 # History is context, not evidence: each earlier message is cut to this many characters.
 _TURN_CHARS = 800
 _CONDENSE_MAX_TOKENS = 96
-_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
+_MARKER = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
+_EMPTY = "The language model returned an empty answer; try again, or use the extractive mode."
 _LEADS = re.compile(r"^(?:standalone question|question|rewritten question)\s*:\s*", re.IGNORECASE)
 
 
@@ -140,14 +141,14 @@ class LLMAnswerer:
     ) -> list[BaseMessage]:
         """The chat messages sent for one answer: system rules, bounded history, sources and question."""
         name = language_name(language)
-        out: list[BaseMessage] = [SystemMessage(self.prompts.render("system", language=name))]
+        out: list[BaseMessage] = [SystemMessage(self.prompts.render("system", language=name).strip())]
         for turn in self._recent(history):
             # subtle: old [n] markers point to old sources; left in, they would be copied onto new ones.
             text = _MARKER.sub("", turn.content)[:_TURN_CHARS].strip()
             out.append(HumanMessage(text) if turn.role == "user" else AIMessage(text))
         sources = format_sources(items)
         prompt = self.prompts.render("answer", sources=sources, question=question, language=name)
-        out.append(HumanMessage(prompt))
+        out.append(HumanMessage(prompt.strip()))
         return out
 
     def stream(
@@ -156,18 +157,23 @@ class LLMAnswerer:
         """Yield the answer as it is generated, already cleaned; LLMError if the model fails."""
         messages = self.messages(question, language, items, history)
         think, clean = ThinkStripper(), StreamSanitizer(source_urls(items))
+        shown = False
         try:
             for chunk in self.chat_model.stream(messages):
                 piece = clean.feed(think.feed(_content(chunk)))
                 if piece:
+                    shown = shown or bool(piece.strip())
                     yield piece
         except AssistantError:
             raise
         except Exception as exc:  # the provider's errors vary; each becomes one clear LLMError
             raise _to_llm_error(exc, self.settings, "stream") from None
         tail = clean.feed(think.flush()) + clean.flush()
-        if tail:
+        if tail.strip() or shown:
             yield tail
+        else:
+            # an endpoint that sends no chunks (or only reasoning) gives nothing to verify
+            raise LLMError(_EMPTY)
 
     def complete(
         self, question: str, language: str, items: Sequence[ContextItem], history: Sequence[Turn] = ()
@@ -178,7 +184,10 @@ class LLMAnswerer:
             reply = self.chat_model.invoke(messages)
         except Exception as exc:  # see stream()
             raise _to_llm_error(exc, self.settings, "answer") from None
-        return sanitize_answer(_content(reply), source_urls(items))
+        text = sanitize_answer(_content(reply), source_urls(items))
+        if not text:
+            raise LLMError(_EMPTY)
+        return text
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         """The follow-up rewritten as a standalone question; the question unchanged if that fails."""

@@ -60,6 +60,8 @@ class LocalGGUFServer:
         params.cpuparams_batch.poll = 0
         params.n_parallel = 1  # one slot keeps the whole context for one answer
         params.port = 0  # the OS picks a free port
+        # llama.cpp writes its own log straight to stderr; keep it only when we debug
+        params.verbosity = 1 if log.isEnabledFor(logging.DEBUG) else -1
         try:
             self._server = xllamacpp.Server(params)
         except RuntimeError as exc:

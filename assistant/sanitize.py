@@ -9,8 +9,10 @@ THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 _THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
-_MD_IMAGE = re.compile(r"!\[[^\]\n]*\](?:\([^)\n]*\)?|\[[^\]\n]*\])")
-_MD_LINK = re.compile(r"\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"\n]*\")?\s*\)")
+# a link target may hold one level of parentheses, as in javascript:alert(1)
+_TARGET = r"(?:[^()\s<>]|\([^()\s]*\))*"
+_MD_IMAGE = re.compile(r"!\[[^\]\n]*\](?:\(\s*<?" + _TARGET + r">?(?:\s+\"[^\"\n]*\")?\s*\)?|\[[^\]\n]*\])")
+_MD_LINK = re.compile(r"\[([^\]\n]*)\]\(\s*<?(" + _TARGET + r")>?(?:\s+\"[^\"\n]*\")?\s*\)")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*(?:>|\Z)")
 _URL = re.compile(r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"'`\])]+", re.IGNORECASE)
 _SCRIPT_URL = re.compile(r"\b(?:javascript|data|vbscript):[^\s)\]]*", re.IGNORECASE)
