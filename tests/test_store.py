@@ -35,18 +35,34 @@ def axis(i: int, dim: int = 8, tilt: float = 0.0) -> list[float]:
 
 def make_doc(doc_id: str, language: str = "en", kind: str = "press", date: str = "2025-10-25") -> DocMeta:
     return DocMeta(
-        doc_id=doc_id, source=f"corpus/{kind}/{doc_id}.txt", title=f"Title {doc_id}", language=language,
-        kind=kind, outlet="Outlet", date=date, url=f"https://example.org/{doc_id}",
-        content_hash=f"hash-{doc_id}", extra=(("VIEWPOINT", "critical"), ("NOTES", "é ü 中文")),
+        doc_id=doc_id,
+        source=f"corpus/{kind}/{doc_id}.txt",
+        title=f"Title {doc_id}",
+        language=language,
+        kind=kind,
+        outlet="Outlet",
+        date=date,
+        url=f"https://example.org/{doc_id}",
+        content_hash=f"hash-{doc_id}",
+        extra=(("VIEWPOINT", "critical"), ("NOTES", "é ü 中文")),
     )
 
 
 def make_chunks(doc: DocMeta, n: int) -> list[Chunk]:
     return [
         Chunk(
-            chunk_id=f"{doc.doc_id}-{i}", doc_id=doc.doc_id, position=i, text=f"passage {i} of {doc.doc_id}",
-            heading="Chapter II", locator=f"Chapter II, Article {i + 1}", chapter="II", article=str(i + 1),
-            paragraph="2" if i else "", page=None if i else 3, char_start=10 * i, char_end=10 * i + 9,
+            chunk_id=f"{doc.doc_id}-{i}",
+            doc_id=doc.doc_id,
+            position=i,
+            text=f"passage {i} of {doc.doc_id}",
+            heading="Chapter II",
+            locator=f"Chapter II, Article {i + 1}",
+            chapter="II",
+            article=str(i + 1),
+            paragraph="2" if i else "",
+            page=None if i else 3,
+            char_start=10 * i,
+            char_end=10 * i + 9,
         )
         for i in range(n)
     ]

@@ -1,0 +1,167 @@
+"""Ingest pipeline end to end: real loaders, chunking, the real small model and a real Chroma on tmp_path."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.store import ChunkStore
+from ingest.loaders import doc_id_for
+from ingest.manifest import Manifest, manifest_path
+from ingest.pipeline import IngestSummary, index_status, ingest
+
+pytestmark = pytest.mark.slow
+
+SMALL_DIGESTS = (  # short digests (one or two chunks each): keep the model's work small
+    "digests/12_en_coe_24_7_network_page.txt",
+    "digests/23_vi_nld_gan_70_quoc_gia_ky.txt",
+    "digests/35_fr_boursorama_afp_plus_de_60_pays.txt",
+    "digests/50_en_hellbound_claims_us_signed_UNRELIABLE.txt",
+)
+
+
+def snapshot(store: ChunkStore) -> dict[str, Any]:
+    """Every chunk id with its text and metadata: equal snapshots mean nothing changed."""
+    return {chunk.chunk_id: (chunk, doc) for chunk, doc in store.iter_chunks()}
+
+
+def copy_digests(corpus_dir: Path, dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in SMALL_DIGESTS:
+        shutil.copy(corpus_dir / name, dest / Path(name).name)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def corpus_index(tmp_path_factory, corpus_dir, small_embedder):
+    """The whole shared corpus ingested once with the small model."""
+    from assistant.config import load_settings
+
+    settings = load_settings(embedding_model="small", data_dir=tmp_path_factory.mktemp("corpus") / "data")
+    store = ChunkStore(settings, small_embedder)
+    events: list[tuple[str, int, int]] = []
+    first = ingest(
+        [str(corpus_dir)], settings, small_embedder, store, on_progress=lambda *e: events.append(e)
+    )
+    return settings, store, first, events
+
+
+def test_whole_corpus_is_ingested_with_locators_and_metadata(corpus_index) -> None:
+    settings, store, first, events = corpus_index
+    assert (first.added, first.updated, first.unchanged, first.removed) == (60, 0, 0, 0)
+    assert sorted(s.source for s in first.skipped) == ["corpus/MANIFEST.tsv", "corpus/README.md"]
+    assert {"en", "fr", "vi", "ar"} <= set(first.languages)
+    assert sum(first.languages.values()) == 60 and first.kinds["treaty"] == 3
+    assert first.chunks_written == first.embedded_chunks == store.count() > 60
+    states = store.doc_states()
+    assert len(states) == 60
+    for chunk, doc in store.iter_chunks():
+        assert chunk.locator and chunk.text and chunk.doc_id == doc.doc_id
+        assert (
+            doc.title and doc.language and doc.kind and doc.content_hash and doc.source.startswith("corpus/")
+        )
+        assert (
+            states[doc.doc_id][1]
+            == Manifest(manifest_path(settings.data_dir), store.collection_name).records[doc.doc_id].n_chunks
+        )
+    budapest = store.get_doc(doc_id_for("corpus/texts/coe_budapest_convention_ets185_en.txt"))
+    assert budapest is not None
+    assert any(c.article == "16" for c in budapest[1])
+    # progress: every file, then every chunk embedded, ending at the totals
+    assert ("files", 60, 60) in events
+    assert ("embed", first.embedded_chunks, first.embedded_chunks) == [e for e in events if e[0] == "embed"][
+        -1
+    ]
+    assert index_status(settings, store).problems == ()
+
+
+def test_second_run_embeds_nothing_and_changes_nothing(corpus_index, corpus_dir, small_embedder) -> None:
+    settings, store, _, _ = corpus_index
+    before = snapshot(store)
+    again = ingest([str(corpus_dir)], settings, small_embedder, store)
+    assert (again.added, again.updated, again.unchanged, again.removed) == (0, 0, 60, 0)
+    assert (again.embedded_chunks, again.chunks_written, again.chunks_deleted) == (0, 0, 0)
+    assert snapshot(store) == before
+    assert again.seconds < 5
+
+
+def test_changed_file_replaces_exactly_its_own_chunks(
+    tmp_path, corpus_dir, small_embedder, make_settings
+) -> None:
+    src = copy_digests(corpus_dir, tmp_path / "src")
+    settings = make_settings(embedding_model="small")
+    store = ChunkStore(settings, small_embedder)
+    first = ingest([str(src)], settings, small_embedder, store)
+    assert first.added == 4
+    before = snapshot(store)
+    changed = src / Path(SMALL_DIGESTS[2]).name
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\nUn paragraphe ajouté pour le test.\n", "utf-8"
+    )
+    changed_id = doc_id_for(f"src/{changed.name}")
+
+    second = ingest([str(src)], settings, small_embedder, store)
+    assert (second.added, second.updated, second.unchanged) == (0, 1, 3)
+    after = snapshot(store)
+    others_before = {k: v for k, v in before.items() if v[1].doc_id != changed_id}
+    others_after = {k: v for k, v in after.items() if v[1].doc_id != changed_id}
+    assert others_after == others_before
+    new_chunks = [c for c, d in after.values() if d.doc_id == changed_id]
+    assert second.embedded_chunks == len(new_chunks) == store.doc_states()[changed_id][1]
+    assert any("ajouté pour le test" in c.text for c in new_chunks)
+    assert second.chunks_deleted == sum(1 for _, d in before.values() if d.doc_id == changed_id)
+
+
+def test_prune_removes_documents_no_longer_given(tmp_path, corpus_dir, small_embedder, make_settings) -> None:
+    src = copy_digests(corpus_dir, tmp_path / "src")
+    settings = make_settings(embedding_model="small")
+    store = ChunkStore(settings, small_embedder)
+    ingest([str(src)], settings, small_embedder, store)
+    gone = src / Path(SMALL_DIGESTS[0]).name
+    gone.unlink()
+    gone_id = doc_id_for(f"src/{gone.name}")
+
+    kept = ingest([str(src)], settings, small_embedder, store)
+    assert (kept.removed, kept.unchanged) == (0, 3) and gone_id in store.doc_states()
+    pruned = ingest([str(src)], settings, small_embedder, store, prune=True)
+    assert (pruned.removed, pruned.unchanged, pruned.embedded_chunks) == (1, 3, 0)
+    assert gone_id not in store.doc_states() and pruned.chunks_deleted > 0
+    assert store.get_doc(gone_id) is None
+    assert gone_id not in Manifest(manifest_path(settings.data_dir), store.collection_name).records
+
+
+def test_bad_inputs_are_skipped_with_reasons_and_good_ones_kept(
+    tmp_path, corpus_dir, small_embedder, make_settings
+) -> None:
+    src = copy_digests(corpus_dir, tmp_path / "in")
+    (src / "empty.txt").write_bytes(b"")
+    (src / "corrupt.pdf").write_bytes(b"%PDF-1.4 not really a pdf\x00\x01\x02")
+    (src / "binary.txt").write_bytes(bytes(range(256)) * 8)
+    (src / "latin1.txt").write_bytes(
+        "Convention sur la cybercriminalité. Les États parties coopèrent.\n".encode("latin-1")
+    )
+    (src / "notes.xyz").write_text("what is this", encoding="utf-8")
+    (src / "huge.md").write_text("mot " * 60_000, encoding="utf-8")
+    settings = make_settings(embedding_model="small", max_file_mb=0.1)
+    store = ChunkStore(settings, small_embedder)
+
+    summary: IngestSummary = ingest([str(src), str(tmp_path / "missing")], settings, small_embedder, store)
+    reasons = {s.source: s.reason for s in summary.skipped}
+    assert set(reasons) == {
+        "in/empty.txt",
+        "in/corrupt.pdf",
+        "in/binary.txt",
+        "in/notes.xyz",
+        "in/huge.md",
+        str(tmp_path / "missing"),
+    }
+    assert all(reason and "\n" not in reason for reason in reasons.values())
+    assert "empty" in reasons["in/empty.txt"] and "limit" in reasons["in/huge.md"]
+    # the good ones (the four digests and the latin-1 text, decoded) are all in
+    assert summary.added == 5
+    latin = store.get_doc(doc_id_for("in/latin1.txt"))
+    assert latin is not None and "cybercriminalité" in latin[1][0].text
+    assert len(store.doc_states()) == 5
