@@ -18,6 +18,7 @@ _URL = re.compile(r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"'`\])]+", re.IGNORECA
 _SCRIPT_URL = re.compile(r"\b(?:javascript|data|vbscript):[^\s)\]]*", re.IGNORECASE)
 _TAG_START = re.compile(r"<[A-Za-z/!]")
 _SPACES = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
+_CJK_RANGES = (("\u3000", "\u303f"), ("\u3400", "\u9fff"), ("\uff00", "\uffef"))  # punctuation, ideographs
 _TRAILING_PUNCT = ".,;:!?"
 # a stream may hold back at most this much text while waiting for a construct to close
 _MAX_HOLD = 1500
@@ -141,10 +142,15 @@ class StreamSanitizer:
         return text
 
 
+def _is_break(ch: str) -> bool:
+    # subtle: Chinese has no spaces; without CJK breaks a zh answer would arrive in one piece at the end
+    return ch.isspace() or any(lo <= ch <= hi for lo, hi in _CJK_RANGES)
+
+
 def _safe_cut(text: str) -> int:
-    """End of the longest prefix that ends in whitespace and leaves no tag, bracket or link open."""
+    """End of the longest prefix that ends in a break (space, CJK) and leaves no tag, bracket or link open."""
     for i in range(len(text) - 1, -1, -1):
-        if text[i].isspace() and not _is_open(text[: i + 1]):
+        if _is_break(text[i]) and not _is_open(text[: i + 1]):
             return i + 1
     return 0
 

@@ -91,6 +91,14 @@ def test_streamed_cleaning_is_safe_at_any_split(cuts: list[int]) -> None:
     assert " ".join(out.split()) == sanitize_answer(ATTACK, [SOURCE_URL])
 
 
+def test_chinese_streams_without_spaces() -> None:
+    clean = StreamSanitizer([])
+    text = "公约于河内签署。共有七十二个国家签署![图](https://evil.example/x.png)了公约[1]。"
+    pieces = [clean.feed(ch) for ch in text] + [clean.flush()]
+    assert sum(1 for p in pieces if p) > 5  # released as it comes, not at the end
+    assert "".join(pieces) == "公约于河内签署。共有七十二个国家签署了公约[1]。"
+
+
 def test_think_stripper_holds_partial_tags() -> None:
     think = ThinkStripper()
     pieces = ["<thi", "nk>secret", " plan</thi", "nk>\nAnswer <", "b>x"]
