@@ -267,6 +267,90 @@ def _register_ask(
 REGISTRY.append(_register_ask)
 
 
+# --- eval (engineer G): the fixed multilingual evaluation set, report and baseline comparison -------
+
+
+def _register_eval(
+    sub: argparse._SubParsersAction, common: argparse.ArgumentParser, handlers: dict[str, Command]
+) -> None:
+    def eval_cmd(args: argparse.Namespace, settings: Settings) -> int:
+        import json
+        from pathlib import Path
+        from typing import Literal
+
+        from tqdm import tqdm
+
+        from eval.report import BASELINE, compare, load_baseline, make_baseline, table, write_report
+        from eval.runner import DEFAULT_SET, run_eval
+
+        bars: dict[str, tqdm] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in bars:
+                bars[stage] = tqdm(total=total, desc=f"{stage:<16}", file=sys.stderr, leave=False)
+            bars[stage].total = total
+            bars[stage].update(done - bars[stage].n)
+
+        modes: tuple[Literal["hybrid", "dense", "lexical"], ...] = (
+            ("hybrid", "dense", "lexical") if args.ablations else ("hybrid",)
+        )
+        try:
+            result = run_eval(
+                Path(args.set or DEFAULT_SET), settings, retrieval_modes=modes,
+                profiles=("small", "quality") if args.ablations else None,
+                progress=None if args.json else progress, inputs=args.input,
+            )
+        finally:
+            for bar in bars.values():
+                bar.close()
+        baseline_path = Path(args.baseline) if args.baseline else BASELINE
+        baseline = load_baseline(baseline_path)
+        if args.report:
+            comparison = write_report(result, Path(args.report), baseline)
+        else:
+            comparison = compare(result, baseline)
+        if args.write_baseline:
+            baseline_path.write_text(json.dumps(make_baseline(result), ensure_ascii=False, indent=1) + "\n",
+                                     encoding="utf-8")
+        if args.json:
+            out = {"summary": result.summary, "ablations": result.ablations, "judge": result.judge,
+                   "deltas": comparison.deltas, "regressions": comparison.regressions,
+                   "regressed_questions": comparison.regressed_questions}
+            print(json.dumps(out, ensure_ascii=False, indent=2))
+        else:
+            print(table({"all": result.summary["overall"]}, "set"))
+            print()
+            print(table(result.summary["by_pair"], "pair"))
+            print(f"\njudge metrics: {result.judge['status']} ({result.judge['reason']})")
+            if comparison.deltas:
+                print("vs baseline: " + ", ".join(f"{k} {v:+.3f}" for k, v in comparison.deltas.items()))
+                print("regressed questions: " + (", ".join(comparison.regressed_questions) or "none"))
+            else:
+                print(f"no baseline at {baseline_path}")
+            if args.report:
+                print(f"report: {args.report}/summary.md")
+        if comparison.regressions:
+            names = ", ".join(comparison.regressions)
+            print(f"error: {names} dropped beyond tolerance against the baseline.", file=sys.stderr)
+            return 1
+        return 0
+
+    parser = sub.add_parser("eval", parents=[common], help="score the eval set against the baseline")
+    parser.add_argument("--set", metavar="FILE", help="evaluation set, JSONL (default eval/sets/core.jsonl)")
+    parser.add_argument("--report", metavar="DIR", help="write results, summary.md and charts there")
+    parser.add_argument("--json", action="store_true", help="print the summary object as JSON")
+    parser.add_argument("--ablations", action="store_true",
+                        help="also score dense-only, BM25-only and each installed embedding profile")
+    parser.add_argument("--input", action="append", metavar="PATH",
+                        help="documents to ingest first (repeatable; default ../shared/corpus)")
+    parser.add_argument("--baseline", metavar="FILE", help="baseline to compare with (eval/baseline.json)")
+    parser.add_argument("--write-baseline", action="store_true", help="save this run as the new baseline")
+    handlers["eval"] = eval_cmd
+
+
+REGISTRY.append(_register_eval)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     parser, handlers = build_parser()
