@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
     from assistant.embeddings import Embedder
     from assistant.store import ChunkStore
 
-__all__ = ["Retriever", "parse_article_refs", "ArticleRef", "rrf", "diversify", "doc_matches"]
+__all__ = ["Retriever", "parse_article_refs", "ArticleRef", "rrf", "interleave", "diversify", "doc_matches"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +37,17 @@ def rrf(rankings: Iterable[Sequence[str]], k: int) -> dict[str, float]:
         for rank, item in enumerate(ranking, start=1):
             fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
     return fused
+
+
+def interleave(rankings: Sequence[Sequence[tuple[str, float]]], n: int) -> list[tuple[str, float]]:
+    """Merge ranked (id, score) lists rank by rank (ties by higher score): each list gets a fair share."""
+    merged = sorted(
+        (rank, -score, item) for ranking in rankings for rank, (item, score) in enumerate(ranking)
+    )
+    seen: dict[str, float] = {}
+    for _, negative, item in merged:
+        seen.setdefault(item, -negative)
+    return list(seen.items())[:n]
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
@@ -120,19 +130,23 @@ class Retriever:
         self._index: BM25Index | None = None
         self._chunks: dict[str, tuple[Chunk, DocMeta]] = {}
         self._by_article: dict[str, list[str]] = {}
+        self._by_language: dict[str, set[str]] = {}
         self._indexed = -1  # store.count() when the lexical index was built
 
     def refresh(self) -> None:
         """Rebuild the lexical index and the article map from every chunk in the store."""
         chunks = {chunk.chunk_id: (chunk, doc) for chunk, doc in self.store.iter_chunks()}
         by_article: dict[str, list[str]] = {}
-        for chunk_id, (chunk, _) in chunks.items():
+        by_language: dict[str, set[str]] = {}
+        for chunk_id, (chunk, doc) in chunks.items():
+            by_language.setdefault(doc.language, set()).add(chunk_id)
             if chunk.article:
                 by_article.setdefault(chunk.article, []).append(chunk_id)
         self._index = BM25Index(
             (cid, chunk.embed_text(), doc.language) for cid, (chunk, doc) in chunks.items()
         )
-        self._chunks, self._by_article, self._indexed = chunks, by_article, len(chunks)
+        self._chunks, self._by_article, self._by_language = chunks, by_article, by_language
+        self._indexed = len(chunks)
         logger.info("lexical index rebuilt: %d chunks, %d articles", len(chunks), len(by_article))
 
     def _ensure_index(self) -> BM25Index:
@@ -178,7 +192,14 @@ class Retriever:
 
         if self.mode != "dense":
             language = detect_language(question)
-            lexical = index.search(question, n, self._allowed(filters), language=language)
+            allowed = self._allowed(filters)
+            # subtle: BM25 only meets another language through shared names and numbers, so one ranking
+            # is all same-language hits; each language ranks its own chunks and they are interleaved.
+            per_language = [
+                index.search(question, n, ids if allowed is None else ids & allowed, language=language)
+                for ids in self._by_language.values()
+            ]
+            lexical = interleave(per_language, n)
             lexical_ranks = {cid: rank for rank, (cid, _) in enumerate(lexical, start=1)}
             rankings.append(list(lexical_ranks))
 
@@ -201,17 +222,4 @@ class Retriever:
             for cid in ordered
             for c, d in [found.get(cid) or self._chunks[cid]]
         ]
-        top = diversify(hits, k, self.settings.per_doc_cap, exempt)
-        return self._with_cosines(top, query_vector) if query_vector is not None else top
-
-    def _with_cosines(self, hits: list[Hit], query_vector: Sequence[float]) -> list[Hit]:
-        """Give hits that dense search did not return their cosine too: the answerer abstains on it."""
-        missing = [i for i, hit in enumerate(hits) if hit.dense_score is None]
-        if not missing:
-            return hits
-        vectors = self.embedder.embed_batch([hits[i].chunk.embed_text() for i in missing], "document")
-        out = list(hits)
-        for i, vector in zip(missing, vectors, strict=True):
-            cosine = float(sum(a * b for a, b in zip(vector, query_vector, strict=True)))
-            out[i] = dataclasses.replace(hits[i], dense_score=cosine)
-        return out
+        return diversify(hits, k, self.settings.per_doc_cap, exempt)
