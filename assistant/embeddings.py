@@ -93,7 +93,8 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return [[float(x) for x in row] for row in vectors.astype("float32")]
+        rows: list[list[float]] = vectors.astype("float32").tolist()
+        return rows
 
     def count_tokens(self, text: str) -> int:
         """Number of model tokens in `text`, without special tokens or prompt."""
