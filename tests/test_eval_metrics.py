@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+import cli
 from assistant.errors import InputError
+from assistant.types import Answer, Citation
 from eval import metrics as m
-from eval.dataset import CATEGORIES, load_set
+from eval.dataset import CATEGORIES, EvalRow, load_set
+from eval.report import compare, make_baseline, write_report
+from eval.runner import EvalResult
+from eval.scoring import NO_GOLD, ChunkInfo, gold_language, score_answer, summarize
 
 REPO = Path(__file__).resolve().parent.parent
 CORE = REPO / "eval" / "sets" / "core.jsonl"
@@ -163,3 +169,85 @@ def test_bad_rows_are_named_by_line(tmp_path: Path) -> None:
         load_set(path)
     with pytest.raises(InputError, match="Cannot read the evaluation set"):
         load_set(tmp_path / "missing.jsonl")
+
+
+# --- scoring, report and CLI on hand-made answers (no model) ------------------------------------
+
+
+def _row(**kw: object) -> EvalRow:
+    base: dict[str, object] = {"id": "q1", "question": "How many articles?", "language": "en",
+                               "category": "conflict", "answerable": True,
+                               "expected_sources": ["25_en_c4ir"], "expected_facts": ["68", "71"]}
+    return EvalRow.model_validate({**base, **kw})
+
+
+def _answer(text: str, citations: tuple[Citation, ...], abstained: bool = False) -> Answer:
+    return Answer(question="q", language="en", answer=text, abstained=abstained, mode="extractive",
+                  citations=citations, retrieved=(("c0", 0.9), ("c1", 0.8), ("c2", 0.7)))
+
+
+def _citation(n: int, chunk_id: str, source: str, quote: str) -> Citation:
+    return Citation(n=n, doc_id="d", source=source, title="t", language="en", locator="", quote=quote,
+                    url="", chunk_id=chunk_id)
+
+
+CHUNKS = {
+    "c0": ChunkInfo("corpus/digests/30_en_vovworld.txt", "nine chapters and 71 articles", "en"),
+    "c1": ChunkInfo("corpus/digests/25_en_c4ir.txt", "37 out of 68 articles overlap", "en"),
+    "c2": ChunkInfo("corpus/digests/25_en_c4ir.txt", "Chapter IX ends at Article 68", "en"),
+}
+LANGS = {"corpus/digests/30_en_vovworld.txt": "en", "corpus/digests/25_en_c4ir.txt": "en"}
+
+
+def test_score_answer_and_summary() -> None:
+    cites = (_citation(1, "c1", CHUNKS["c1"].source, "68 articles"),
+             _citation(2, "c0", CHUNKS["c0"].source, "71"))
+    r = score_answer(_row(), _answer("Sources differ: 68 [1] or 71 [2].", cites), 12.0, CHUNKS, LANGS,
+                     lambda text: "en")
+    assert r.retrieved_docs == ["corpus/digests/30_en_vovworld.txt", "corpus/digests/25_en_c4ir.txt"]
+    assert (r.hit1, r.hit5, r.rr) == (0.0, 1.0, 0.5)
+    assert r.citation_valid is True and r.fact_recall == 1.0 and r.citation_precision == 0.5
+    assert r.pair == "en-en" and r.language_ok is True
+    bad = score_answer(_row(id="q2"), _answer("68 [1] [3]", (_citation(1, "c1", "x", "69 articles"),)),
+                       5.0, CHUNKS, LANGS, lambda text: "fr")
+    assert bad.citation_valid is False and len(bad.citation_problems) == 2 and bad.language_ok is False
+    unanswerable = _row(id="q3", category="unanswerable", answerable=False,
+                        expected_sources=[], expected_facts=[])
+    nothing = _answer("No answer in the materials.", (), True)
+    abstained = score_answer(unanswerable, nothing, 3.0, CHUNKS, LANGS, lambda text: "en")
+    assert abstained.gold_language == NO_GOLD and abstained.hit5 is None and abstained.citation_valid is None
+    summary = summarize([r, bad, abstained])
+    overall = summary["overall"]
+    assert overall["n"] == 3 and overall["hit@5"] == 1.0 and overall["citation_validity"] == 0.5
+    assert overall["abstention_recall"] == 1.0 and overall["abstention_precision"] == 1.0
+    assert set(summary["by_pair"]) == {"en-en", "en-none"} and summary["by_pair"]["en-en"]["n"] == 2
+    assert gold_language(["coe_budapest_convention_ets185"], {}) == "unknown"
+    assert gold_language(["43_vi_hrw"], {}) == "vi"
+
+
+def test_report_and_baseline_comparison(tmp_path: Path) -> None:
+    cites = (_citation(1, "c1", CHUNKS["c1"].source, "68 articles"),)
+    good = score_answer(_row(), _answer("68 [1]", cites), 10.0, CHUNKS, LANGS, lambda text: "en")
+    result = EvalResult("core.jsonl", {"embedding_model": "small"}, [good], summarize([good]))
+    baseline = make_baseline(result)
+    assert compare(result, baseline).regressions == []
+    worse = score_answer(_row(), replace(_answer("nothing", ()), retrieved=()), 10.0, CHUNKS, LANGS,
+                         lambda text: "en")
+    later = EvalResult("core.jsonl", {}, [worse], summarize([worse]))
+    comparison = write_report(later, tmp_path / "report", baseline)
+    assert comparison.regressions == ["hit@5", "mrr"]
+    assert comparison.regressed_questions == ["q1: expected source left the top 5; fact recall 0.50 -> 0.00"]
+    names = {p.name for p in (tmp_path / "report").iterdir()}
+    assert names == {"results.json", "questions.jsonl", "summary.md", "hit5_by_pair.png", "latency_hist.png"}
+    md = (tmp_path / "report" / "summary.md").read_text(encoding="utf-8")
+    assert "q1: expected source left the top 5" in md and "| en-en |" in md
+    saved = json.loads((tmp_path / "report" / "results.json").read_text(encoding="utf-8"))
+    assert saved["questions"][0]["pair"] == "en-en" and saved["baseline_comparison"]["regressions"]
+
+
+def test_cli_names_the_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "x", "question": "Q?", "language": "english"}\n', encoding="utf-8")
+    assert cli.main(["eval", "--set", str(path), "--data-dir", str(tmp_path / "data")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.jsonl:1 is not a valid eval row" in err and err.count("\n") == 1
