@@ -1,0 +1,176 @@
+"""Real Chromium on the chat page and the embedded widget: answers, clickable citations, inert documents."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from loopback import serve
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+PLANTED = """TITLE: Planted page about the mascot
+LANGUAGE: en
+DATE: 2025-10-25
+URL: {portal}/original-article
+---
+At the Hanoi signing ceremony the official mascot was a zebra named Quokkazebra \
+<img src="{portal}/trap/img.png" onerror="window.__pwned=1"> <script>window.__pwned=1</script> \
+![tracker]({portal}/trap/md.png) and it greeted every delegation.
+"""
+MASCOT = "What was the name of the zebra mascot at the Hanoi signing ceremony?"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+class Portal(ThreadingHTTPServer):
+    """A second origin: serves the example portal page and records every request path."""
+
+    page = b""
+    seen: list[str]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Portal
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self.server.seen.append(self.path)
+        body = self.server.page if self.path.startswith("/example.html") else b"not here"
+        self.send_response(200 if body == self.server.page else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class Site:
+    base: str
+    portal: Portal
+    portal_url: str
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, small_embedder: Any) -> Iterator[Site]:
+    """The real app over two corpus files and a planted hostile document, plus a portal on another port."""
+    from app import create_app
+    from assistant.config import load_settings
+    from assistant.store import ChunkStore
+    from ingest.pipeline import ingest
+
+    portal = Portal(("127.0.0.1", 0), _Handler)
+    portal.seen = []
+    portal_url = f"http://127.0.0.1:{portal.server_address[1]}"
+    threading.Thread(target=portal.serve_forever, daemon=True).start()
+    root = tmp_path_factory.mktemp("browser")
+    planted = root / "planted_mascot.txt"
+    planted.write_text(PLANTED.format(portal=portal_url), encoding="utf-8")
+    settings = load_settings(data_dir=root / "data", embedding_model="small", cors_origins=(portal_url,))
+    files = [str(corpus_dir / "digests/06_en_un_news_via_wam_65_nations_sign.txt"),
+             str(corpus_dir / "digests/35_fr_boursorama_afp_plus_de_60_pays.txt"), str(planted)]
+    ingest(files, settings, small_embedder, ChunkStore(settings, small_embedder))
+    with serve(create_app(settings)) as base:
+        example = (Path(__file__).resolve().parent.parent / "widget" / "example.html").read_text("utf-8")
+        portal.page = example.replace("http://127.0.0.1:7860", base).encode()
+        yield Site(base, portal, portal_url)
+    portal.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(headless=True, executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _ask_in_chat(page: Any, base: str, question: str) -> None:
+    page.goto(f"{base}/", wait_until="load")
+    page.locator("#ca-question textarea").fill(question, timeout=60_000)
+    page.locator("#ca-send").click()
+    page.locator("#ca-sources input[type=radio]").first.wait_for(timeout=120_000)
+
+
+def test_chat_page_answers_and_opens_the_cited_source(site: Site, browser: Any) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(locale="fr-FR")
+    _ask_in_chat(page, site.base, "Combien de pays ont signé la convention à Hanoï ?")
+    chat = page.locator("#ca-chat").inner_text()
+    assert "[1]" in chat
+    assert "Sources de la dernière réponse" in page.content()  # interface strings follow the browser
+    page.locator("#ca-sources label").first.click()
+    mark = page.locator("#ca-panel mark")
+    mark.wait_for(timeout=30_000)
+    assert mark.inner_text().strip()
+    link = page.locator("#ca-panel a")
+    assert link.get_attribute("rel") == "noopener noreferrer nofollow"
+    assert link.get_attribute("href").startswith("http")
+    page.screenshot(path=str(ARTIFACTS / "chat_page.png"), full_page=True)
+    page.close()
+
+
+def test_planted_document_is_shown_as_text_and_never_runs(site: Site, browser: Any) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    _ask_in_chat(page, site.base, MASCOT)
+    chat = page.locator("#ca-chat").inner_text()
+    assert "Quokkazebra" in chat and "<script>window.__pwned=1</script>" in chat  # shown, as text
+    labels = page.locator("#ca-sources label")
+    shown = []
+    for i in range(labels.count()):  # open every cited source, the planted one among them
+        labels.nth(i).click()
+        page.locator("#ca-panel mark").wait_for(timeout=30_000)
+        page.wait_for_timeout(300)
+        shown.append(page.locator("#ca-panel").inner_text())
+    assert any("onerror=" in panel and "![tracker]" in panel for panel in shown)
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#ca-chat img, #ca-panel img, #ca-panel script").count() == 0
+    assert not [url for url in requested if "/trap/" in url]
+    assert not [path for path in site.portal.seen if path.startswith("/trap/")]
+    page.screenshot(path=str(ARTIFACTS / "planted_document.png"), full_page=True)
+    page.close()
+
+
+def test_widget_on_another_origin_streams_a_cited_answer(site: Site, browser: Any) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page()
+    page.goto(f"{site.portal_url}/example.html", wait_until="load")
+    bubble = page.locator("[data-convention-assistant] button.bubble")
+    bubble.click(timeout=60_000)
+    box = page.locator("[data-convention-assistant] textarea")
+    assert page.evaluate("document.activeElement.shadowRoot?.activeElement?.tagName") == "TEXTAREA"
+    box.fill(MASCOT)
+    box.press("Enter")
+    links = page.locator("[data-convention-assistant] .cites a")
+    links.first.wait_for(timeout=120_000)
+    answer = page.locator("[data-convention-assistant] .msg.bot").last.inner_text()
+    assert "Quokkazebra" in answer and "[1]" in answer and "<script>" in answer
+    assert links.first.get_attribute("rel") == "noopener noreferrer nofollow"
+    assert links.first.get_attribute("href").startswith(("http://", "https://"))
+    assert page.evaluate("window.__pwned") is None
+    assert not [path for path in site.portal.seen if path.startswith("/trap/")]
+    # the portal's CSS cannot reach inside the widget
+    font = page.locator("[data-convention-assistant] .msg.bot").last.evaluate(
+        "el => getComputedStyle(el).fontFamily")
+    assert "Georgia" not in font
+    page.screenshot(path=str(ARTIFACTS / "widget_example.png"))
+    box.press("Escape")
+    assert page.locator("[data-convention-assistant] section.panel").is_hidden()
+    page.close()
