@@ -88,7 +88,7 @@ class ExtractiveAnswerer:
         for cand in picks:
             parts.append(f"{cand.text} [{cand.item.n}]")
             cited.setdefault(cand.item.n, citation_for(cand.item, cand.text))
-        conflict = _conflict(question, picks, candidates)
+        conflict = _conflict(question, picks, _all_sentences(items))
         if conflict:
             sides = []
             for value, cand in conflict:
@@ -177,11 +177,20 @@ def _similar(a: str, b: str) -> bool:
     return bool(ta and tb) and len(ta & tb) / len(ta | tb) > 0.6
 
 
+def _all_sentences(items: Sequence[ContextItem]) -> list[_Candidate]:
+    """Every sentence of every retrieved chunk, in rank order (a regex scan: no embedding needed)."""
+    out: list[_Candidate] = []
+    for item in items:
+        text = item.hit.chunk.text
+        out.extend(_Candidate(item, text[s:e], 0.0, 0.0) for s, e in split_sentences(text))
+    return out
+
+
 def _conflict(question: str, picks: list[_Candidate],
               candidates: list[_Candidate]) -> list[tuple[str, _Candidate]]:
     """Sides of a disagreement on a quantity the question asks about, one sentence per distinct value."""
-    best = candidates[0].score
-    relevant = picks + [c for c in candidates if c.score >= best - 0.12 and c not in picks]
+    # every retrieved sentence may hold a side: the question already names the quantity
+    relevant = picks + [c for c in candidates if c not in picks]
     for asked, stated in _QUANTITIES.values():
         if not asked.search(question):
             continue

@@ -1,0 +1,119 @@
+"""The extractive assistant on part of the real corpus with the real small model (ingested once)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.chat import Assistant, answer_to_json
+from assistant.config import PROJECT_ROOT, load_settings
+from assistant.embeddings import Embedder
+from assistant.extractive import ExtractiveAnswerer
+from assistant.phrases import load_phrases
+from assistant.retrieval import Retriever
+from assistant.store import ChunkStore
+from assistant.types import Answer, Filters, Turn
+from ingest.pipeline import ingest
+
+pytestmark = pytest.mark.slow
+GOLDEN = Path(__file__).parent / "golden"
+FILES = [
+    "digests/06_en_un_news_via_wam_65_nations_sign.txt",
+    "digests/22_vi_thanhnien_le_ky_cong_uoc_ha_noi.txt",
+    "digests/23_vi_nld_gan_70_quoc_gia_ky.txt",
+    "digests/24_vi_vietnamnet_noi_dung_chinh_cong_uoc.txt",
+    "digests/25_en_c4ir_overview_hanoi_convention.txt",
+    "digests/26_vi_antoanthongtin_noi_dung_cong_uoc.txt",
+    "digests/29_en_cand_en_highlights_press_conference.txt",
+    "digests/35_fr_boursorama_afp_plus_de_60_pays.txt",
+    "digests/37_en_newshour_72_states_who_signed.txt",
+    "digests/51_fr_ricouleau_convention_signee_a_hanoi.txt",
+    "texts/uncc_articles_01-15_ar.txt",
+]
+
+
+@pytest.fixture(scope="module")
+def assistant(corpus_dir: Path, small_embedder: Embedder,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("extractive"), embedding_model="small")
+    store = ChunkStore(settings, small_embedder)
+    summary = ingest([str(corpus_dir / f) for f in FILES], settings, small_embedder, store)
+    assert summary.added == len(FILES)
+    phrases = load_phrases(PROJECT_ROOT / "prompts")
+    extractive = ExtractiveAnswerer(small_embedder, phrases, settings.abstain_threshold)
+    yield Assistant(Retriever(store, small_embedder, settings), extractive, settings, phrases)
+
+
+def _checked(answer: Answer, chunks: dict[str, str]) -> Answer:
+    """Every citation's quote occurs in its chunk, and every marker in the text has a citation."""
+    for cite in answer.citations:
+        assert cite.quote in chunks[cite.chunk_id]
+        assert f"[{cite.n}]" in answer.answer or answer.abstained
+    return answer
+
+
+@pytest.fixture(scope="module")
+def chunks(assistant: Assistant) -> dict[str, str]:
+    store = assistant.retriever.store  # type: ignore[attr-defined]
+    return {chunk.chunk_id: chunk.text for chunk, _ in store.iter_chunks()}
+
+
+def test_french_question_answered_from_english_sources(assistant: Assistant, chunks: dict[str, str]) -> None:
+    answer = _checked(assistant.answer("Combien de pays ont signé la Convention à Hanoï ?",
+                                       filters=Filters(languages=("en",))), chunks)
+    assert answer.language == "fr" and not answer.abstained
+    assert answer.answer.startswith("D'après les documents :")
+    assert answer.citations and all(c.language == "en" for c in answer.citations)
+
+
+def test_vietnamese_question(assistant: Assistant, chunks: dict[str, str]) -> None:
+    answer = _checked(assistant.answer("Ai đã ký Công ước Hà Nội thay mặt Việt Nam?"), chunks)
+    assert answer.language == "vi" and not answer.abstained
+    assert answer.answer.startswith("Theo các tài liệu:")
+    assert "Lương Tam Quang" in answer.answer
+
+
+def test_conflicting_article_counts_are_both_shown(assistant: Assistant, chunks: dict[str, str]) -> None:
+    answer = _checked(assistant.answer("Công ước Hà Nội có bao nhiêu điều?"), chunks)
+    assert "68" in answer.answer and "71" in answer.answer
+    assert "Các nguồn không thống nhất" in answer.answer
+
+
+@pytest.mark.parametrize("question", ["What is the capital of Peru?", "Who won the 2022 World Cup?",
+                                      "What does Article 40 of the UN Convention say?"])
+def test_out_of_corpus_questions_abstain(assistant: Assistant, chunks: dict[str, str], question: str) -> None:
+    answer = _checked(assistant.answer(question), chunks)
+    assert answer.abstained and answer.answer.startswith(("The materials", "The full text"))
+    assert answer.citations  # the closest passages, so a reader can check
+
+
+def test_followup_keeps_treaty_and_new_article(assistant: Assistant, chunks: dict[str, str]) -> None:
+    history = [Turn("user", "What does Article 16 of the UN Convention say?"), Turn("assistant", "...")]
+    answer = _checked(assistant.answer("what does Article 17 add?", history=history), chunks)
+    assert "UN Convention" in answer.standalone_question and "16" not in answer.standalone_question
+    assert answer.abstained and "Article 17" in answer.answer
+
+
+GOLDEN_QUESTIONS = {
+    "vi_signed_for_viet_nam": "Ai đã ký Công ước Hà Nội thay mặt Việt Nam?",
+    "fr_entry_into_force": "Quand la Convention entre-t-elle en vigueur ?",
+    "en_capital_of_peru": "What is the capital of Peru?",
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_QUESTIONS))
+def test_golden_answers(assistant: Assistant, name: str) -> None:
+    got = answer_to_json(assistant.answer(GOLDEN_QUESTIONS[name]))
+    got.pop("timings_ms")
+    got["retrieved"] = [{"chunk_id": r["chunk_id"], "score": round(r["score"], 4)} for r in got["retrieved"]]
+    path = GOLDEN / f"{name}.json"
+    if os.environ.get("CA_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(got, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    want = json.loads(path.read_text(encoding="utf-8"))
+    for field in want:
+        assert got[field] == want[field], f"{name}: field {field} changed (CA_UPDATE_GOLDEN=1 to accept)"
