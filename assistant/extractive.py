@@ -41,6 +41,11 @@ _QUANTITIES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 }
 
 
+# A conflict is only worth showing when the question asks for a figure.
+_HOW_MANY = re.compile(r"how many|number of|combien|nombre de|bao nhiêu|mấy|cu[aá]nt[oa]s|n[uú]mero de"
+                       r"|сколько|число|كم|عدد|多少|几", re.I)
+
+
 @dataclass(frozen=True)
 class Draft:
     """An answer's text with its citations, before the facade adds timings and metadata."""
@@ -191,6 +196,8 @@ def _conflict(question: str, picks: list[_Candidate],
     """Sides of a disagreement on a quantity the question asks about, one sentence per distinct value."""
     # every retrieved sentence may hold a side: the question already names the quantity
     relevant = picks + [c for c in candidates if c not in picks]
+    if not _HOW_MANY.search(question):
+        return []
     for asked, stated in _QUANTITIES.values():
         if not asked.search(question):
             continue
