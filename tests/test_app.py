@@ -183,7 +183,7 @@ def test_errors_are_one_sentence_in_the_users_language(fake_server: Callable[...
 
 def test_security_headers_and_cors_allowlist(fake_server: Callable[..., Any]) -> None:
     portal = "http://portal.example"
-    base, _ = fake_server(cors_origins=(portal,))
+    base, _ = fake_server(cors_origins=(portal,), admin_token="s3cret")
     widget = httpx.get(f"{base}/widget", timeout=30)
     assert widget.status_code == 200 and "/widget/embed.js" in widget.text
     assert f"frame-ancestors 'self' {portal}" in widget.headers["content-security-policy"]
@@ -202,6 +202,7 @@ def test_security_headers_and_cors_allowlist(fake_server: Callable[..., Any]) ->
     script = httpx.get(f"{base}/widget/embed.js", timeout=30)
     assert script.headers["content-type"].startswith("text/javascript") and len(script.content) < 15_000
     assert httpx.get(f"{base}/openapi.json", timeout=30).json()["paths"]["/api/ask"]
+    assert "admin_tab" in httpx.get(f"{base}/config", timeout=30).text  # the admin tab exists when a token is set
 
 
 def test_rate_limiter_refills_and_gate_queues() -> None:
