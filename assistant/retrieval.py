@@ -175,19 +175,22 @@ class Retriever:
         rankings: list[list[str]] = []
         dense_ranks: dict[str, int] = {}
         lexical_ranks: dict[str, int] = {}
-        query_vector: list[float] | None = None
 
         if self.mode != "lexical":
             query_vector = self.embedder.embed_batch([question], "query")[0]
-            for rank, (chunk, doc, cosine) in enumerate(
-                self.store.dense_search(query_vector, n * DENSE_OVERFETCH, filters), start=1
-            ):
-                if not doc_matches(doc, filters):
-                    continue
-                cosines[chunk.chunk_id] = cosine
-                found[chunk.chunk_id] = (chunk, doc)
-                if rank <= n:
-                    dense_ranks[chunk.chunk_id] = rank
+            by_language: dict[str, list[tuple[str, float]]] = {}
+            for chunk, doc, cosine in self.store.dense_search(query_vector, n * DENSE_OVERFETCH, filters):
+                if doc_matches(doc, filters):
+                    cosines[chunk.chunk_id] = cosine
+                    found[chunk.chunk_id] = (chunk, doc)
+                    by_language.setdefault(doc.language, []).append((chunk.chunk_id, cosine))
+            if self.mode == "hybrid":
+                # subtle: the model scores same-language pairs ~0.07 higher, so a French question would
+                # only see French passages; each language's own ranking takes turns instead.
+                dense = interleave(list(by_language.values()), n)
+            else:
+                dense = sorted(cosines.items(), key=lambda item: -item[1])[:n]
+            dense_ranks = {cid: rank for rank, (cid, _) in enumerate(dense, start=1)}
             rankings.append(list(dense_ranks))
 
         if self.mode != "dense":
