@@ -326,7 +326,7 @@ def _register_eval(
                 print("vs baseline: " + ", ".join(f"{k} {v:+.3f}" for k, v in comparison.deltas.items()))
                 print("regressed questions: " + (", ".join(comparison.regressed_questions) or "none"))
             else:
-                print(f"no baseline at {baseline_path}")
+                print(f"not compared with {baseline_path}: {comparison.note}")
             if args.report:
                 print(f"report: {args.report}/summary.md")
         if comparison.regressions:

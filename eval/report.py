@@ -31,6 +31,7 @@ class Comparison:
     deltas: dict[str, float]  # metric -> current - baseline (overall)
     regressions: list[str]  # metrics that dropped beyond their tolerance
     regressed_questions: list[str]  # "id: what got worse"
+    note: str = ""  # why no comparison was made, when none was
 
 
 def make_baseline(result: EvalResult) -> dict[str, Any]:
@@ -63,7 +64,14 @@ def load_baseline(path: Path = BASELINE) -> dict[str, Any] | None:
 def compare(result: EvalResult, baseline: Mapping[str, Any] | None) -> Comparison:
     """Overall deltas, metrics beyond tolerance and the questions that got worse than the baseline."""
     if not baseline:
-        return Comparison({}, [], [])
+        return Comparison({}, [], [], note="no baseline to compare with")
+    made_with = baseline.get("config", {}).get("embedding_model")
+    if made_with and made_with != result.config.get("embedding_model"):
+        # subtle: figures of another embedding model are not comparable; refuse rather than mislead
+        return Comparison({}, [], [], note=(
+            f"the baseline was made with embedding model {made_with!r} and this run uses "
+            f"{result.config.get('embedding_model')!r}; regenerate it with --write-baseline"
+        ))
     now, before = result.summary["overall"], baseline.get("overall", {})
     deltas = {k: now[k] - before[k] for k in DELTA_METRICS
               if isinstance(now.get(k), float | int) and isinstance(before.get(k), float | int)}
@@ -133,7 +141,7 @@ def summary_markdown(result: EvalResult, comparison: Comparison) -> str:
         parts.append("Regressed questions:\n" + ("\n".join(f"- {q}" for q in comparison.regressed_questions)
                                                  or "- none"))
     else:
-        parts.append("No baseline to compare with.")
+        parts.append(f"Not compared: {comparison.note}.")
     return "\n\n".join(parts) + "\n"
 
 

@@ -96,6 +96,7 @@ def test_no_regression_against_baseline(core: tuple[EvalResult, Path]) -> None:
     if baseline is None:
         pytest.fail("eval/baseline.json is missing: run `convention-assistant eval --write-baseline`")
     comparison = compare(result, baseline)
+    assert not comparison.note, f"eval/baseline.json cannot be compared: {comparison.note}"
     assert not comparison.regressions, (
         f"dropped beyond {TOLERANCE} against eval/baseline.json: {comparison.regressions}; "
         f"deltas {comparison.deltas}; regressed questions: {comparison.regressed_questions}"

@@ -231,9 +231,11 @@ def test_report_and_baseline_comparison(tmp_path: Path) -> None:
     result = EvalResult("core.jsonl", {"embedding_model": "small"}, [good], summarize([good]))
     baseline = make_baseline(result)
     assert compare(result, baseline).regressions == []
+    other_model = EvalResult("core.jsonl", {"embedding_model": "quality"}, [good], summarize([good]))
+    assert "made with embedding model 'small'" in compare(other_model, baseline).note
     worse = score_answer(_row(), replace(_answer("nothing", ()), retrieved=()), 10.0, CHUNKS, LANGS,
                          lambda text: "en")
-    later = EvalResult("core.jsonl", {}, [worse], summarize([worse]))
+    later = EvalResult("core.jsonl", {"embedding_model": "small"}, [worse], summarize([worse]))
     comparison = write_report(later, tmp_path / "report", baseline)
     assert comparison.regressions == ["hit@5", "mrr"]
     assert comparison.regressed_questions == ["q1: expected source left the top 5; fact recall 0.50 -> 0.00"]
