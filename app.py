@@ -13,7 +13,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -23,8 +23,10 @@ from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, InputError, StoreUnavailable
 from assistant.feedback import FeedbackLog
 from assistant.language import detect_language
+from assistant.observability import Metrics, RequestContext, answer_log_fields, configure_logging
 from assistant.throttle import AnswerGate, Busy, RateLimiter, retry_after
 from assistant.types import Filters, Turn
+from assistant.visibility import IndexView, IndexWatcher
 from assistant.webtext import UI_LANGUAGES, text, ui_language
 from webheaders import SecurityHeaders
 
@@ -104,12 +106,22 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
 def create_app(settings: Settings | None = None, assistant: Any = None, *, store: Any = None) -> FastAPI:
     """The whole web app; builds the assistant once when none is given (uvicorn --factory friendly)."""
     settings = settings or load_settings()
+    configure_logging(settings)
     if assistant is None:
         from assistant.wiring import build_assistant
 
         assistant = build_assistant(settings)
+    metrics = Metrics()
+    retriever = getattr(assistant, "retriever", None)
     if store is None:
-        store = getattr(getattr(assistant, "retriever", None), "store", None)
+        store = getattr(retriever, "store", None)
+    watcher: IndexWatcher | None = None
+    if isinstance(store, IndexView) and retriever is not None:
+        # subtle: several app processes share one index server; each rebuilds its lexical index from it at
+        # start and again whenever an ingest job finished a document (checked every index_refresh_s).
+        watcher = IndexWatcher(store, retriever.refresh, metrics.index_refreshes.inc)
+        watcher.check(force=True)
+        store = store.store  # health and documents ask the server itself
     limiter = RateLimiter(settings.rate_limit_per_minute)
     gate = AnswerGate(settings.max_concurrent_answers, settings.answer_queue)
     feedback = FeedbackLog(settings.data_dir)
@@ -148,15 +160,24 @@ def create_app(settings: Settings | None = None, assistant: Any = None, *, store
         """Status and body for an error while answering; details go to the log only."""
         lang = _language(request, question)
         if isinstance(exc, InputError):
+            metrics.errors.labels("input").inc()
             return 422, {"error": text(lang, "err_input"), "detail": str(exc)}
         if isinstance(exc, StoreUnavailable):
+            metrics.errors.labels("index").inc()
             log.error("index unavailable: %s", exc)
             return 503, {"error": text(lang, "err_store")}
+        metrics.errors.labels("internal").inc()
         if isinstance(exc, AssistantError):
             log.error("answer failed: %s", exc)
         else:
             log.exception("unexpected failure while answering", exc_info=exc)
         return 500, {"error": text(lang, "err_internal")}
+
+    def record(answer: Any, body: AskIn) -> None:
+        """Metrics and one structured log line per answer (no question text if log_questions is off)."""
+        requested = body.mode or settings.mode
+        metrics.observe_answer(answer, requested)
+        log.info("answered", extra=answer_log_fields(answer, requested, settings.log_questions))
 
     async def enter() -> None:
         try:
@@ -164,9 +185,11 @@ def create_app(settings: Settings | None = None, assistant: Any = None, *, store
         except Busy:
             raise Refused(503, "err_busy", {"Retry-After": "5"}) from None
 
+    async def sync_index() -> None:
+        if watcher is not None:
+            await run_in_threadpool(watcher.check)
+
     def arguments(body: AskIn) -> dict[str, Any]:
-        if settings.log_questions:
-            log.info("question: %s", body.question[:300])
         return {"question": body.question, "history": [Turn(t.role, t.content) for t in body.history],
                 "filters": body.filters.to_filters(), "mode": body.mode, "k": body.k}
 
@@ -177,12 +200,14 @@ def create_app(settings: Settings | None = None, assistant: Any = None, *, store
         check(body)
         await enter()
         try:
+            await sync_index()
             answer = await run_in_threadpool(assistant.answer, **arguments(body))
         except Exception as exc:  # translated to one sentence; the traceback goes to the log
             status, payload = failure(request, body.question, exc)
             return JSONResponse(payload, status_code=status)
         finally:
             gate.leave()
+        record(answer, body)
         return JSONResponse(answer_to_json(answer))
 
     @app.post("/api/chat", tags=["answers"], response_class=StreamingResponse)
@@ -201,12 +226,14 @@ def create_app(settings: Settings | None = None, assistant: Any = None, *, store
 
         async def events() -> AsyncIterator[bytes]:
             try:
+                await sync_index()
                 async for event in iterate_in_threadpool(assistant.stream(**arguments(body))):
                     if event.kind == "token":
                         yield _sse("token", {"text": event.text})
                     elif event.kind == "citations":
                         yield _sse("citations", {"citations": [asdict(c) for c in event.citations]})
                     elif event.answer is not None:
+                        record(event.answer, body)
                         yield _sse("final", answer_to_json(event.answer))
             except Exception as exc:  # the stream has started: report in-band
                 _, payload = failure(request, body.question, exc)
@@ -233,6 +260,11 @@ def create_app(settings: Settings | None = None, assistant: Any = None, *, store
             "model": settings.embedding_model, "collection": getattr(store, "collection_name", ""),
             "mode": settings.mode, "llm": getattr(assistant, "llm", None) is not None,
         })
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
     @app.get("/api/documents/{doc_id}", tags=["documents"])
     async def document(doc_id: str, request: Request) -> JSONResponse:
@@ -281,8 +313,13 @@ def create_app(settings: Settings | None = None, assistant: Any = None, *, store
 
     mount_ui(app, build_ui(settings, assistant, store, feedback))
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                       allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"], max_age=600)
+                       allow_methods=["GET", "POST"],
+                       allow_headers=["Content-Type", "Accept", "X-Request-ID"],
+                       expose_headers=["X-Request-ID"], max_age=600)
     app.add_middleware(SecurityHeaders, widget_ancestors=tuple(settings.cors_origins))
+    # outermost, so the request id and the metrics cover every response, refusals included
+    app.add_middleware(RequestContext, metrics=metrics)
+    app.state.metrics = metrics
     return app
 
 

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     answer_queue: int = 16  # requests waiting for an answer slot; beyond it the API says busy (503)
     log_json: bool = False
     log_questions: bool = True
+    index_refresh_s: float = 5.0  # how often an app process checks the shared index for finished ingests
 
     @field_validator("top_k", "candidates", "per_doc_cap", "chunk_tokens", "embedding_batch_size", "history_turns")
     @classmethod

@@ -289,3 +289,12 @@ class ChunkStore:
         """Number of chunks stored."""
         with self._guard():
             return int(self._collection.count())
+
+    def doc_totals(self) -> dict[str, tuple[str, int, int]]:
+        """doc_id -> (content_hash, chunks stored, chunks it was written with): equal when complete."""
+        totals: dict[str, tuple[str, int, int]] = {}
+        for _, _, meta in self._rows(["metadatas"]):
+            doc_id = str(meta["doc_id"])
+            _, seen, _ = totals.get(doc_id, ("", 0, 0))
+            totals[doc_id] = (str(meta.get("content_hash", "")), seen + 1, int(meta.get("n_chunks", 0)))
+        return totals

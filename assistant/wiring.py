@@ -13,6 +13,7 @@ from assistant.phrases import load_phrases
 from assistant.prompts import PromptLibrary
 from assistant.retrieval import Retriever
 from assistant.store import ChunkStore
+from assistant.visibility import IndexView
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,10 @@ def build_assistant(settings: Settings) -> Assistant:
     """Embedder, store, retriever, extractive answerer and, when configured, the LLM answerer."""
     embedder = load_embedder(settings)
     store = ChunkStore(settings, embedder)
-    retriever = Retriever(store, embedder, settings)
+    # subtle: the retriever sees the store through a view that hides documents an ingest job is still
+    # writing; the app syncs the view (assistant.visibility.IndexWatcher) every few seconds.
+    view = IndexView(store, settings.index_refresh_s)
+    retriever = Retriever(view, embedder, settings)  # type: ignore[arg-type]
     phrases = load_phrases(settings.prompts_dir)
     extractive = ExtractiveAnswerer(embedder, phrases, settings.abstain_threshold)
     llm: LLMAnswerer | None = None
