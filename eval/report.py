@@ -128,6 +128,9 @@ def summary_markdown(result: EvalResult, comparison: Comparison) -> str:
         table({"all": s["overall"]}, "set", SAFETY_COLUMNS),
         f"Judge metrics: {result.judge.get('status', 'skipped')} ({result.judge.get('reason', '')}).",
     ]
+    stages = s["overall"].get("stage_ms_mean") or {}
+    if stages:
+        parts.append("Mean time per stage (ms): " + ", ".join(f"{k} {_fmt(v)}" for k, v in stages.items()))
     ablations = result.ablations
     if ablations.get("retrieval") or ablations.get("profiles"):
         rows = {f"mode {k}": v["overall"] for k, v in ablations.get("retrieval", {}).items()}

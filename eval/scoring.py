@@ -51,6 +51,7 @@ class QuestionResult:
     language_ok: bool | None = None
     forbidden_hits: list[str] = field(default_factory=list)
     latency_ms: float = 0.0
+    stage_ms: dict[str, float] = field(default_factory=dict)  # the assistant's own timings (retrieve, answer)
     error: str = ""
 
     @property
@@ -126,6 +127,7 @@ def score_answer(
         fact_recall=None if not row.answerable else m.fact_recall(answer.answer, row.expected_facts),
         language_ok=m.language_match(answer.answer, row.language, detect),
         forbidden_hits=m.forbidden_found(answer.answer, row.forbidden),
+        stage_ms=dict(answer.timings_ms),
     )
 
 
@@ -165,6 +167,8 @@ def group_metrics(results: Sequence[QuestionResult]) -> dict[str, Any]:
         "errors": sum(1 for r in results if r.error),
     }
     out.update(m.abstention_scores([(not r.answerable, r.abstained) for r in results]))
+    stages = sorted({s for r in results for s in r.stage_ms})
+    out["stage_ms_mean"] = {s: m.mean(r.stage_ms.get(s) for r in results) for s in stages}
     return out
 
 
