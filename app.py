@@ -28,7 +28,7 @@ from assistant.throttle import AnswerGate, Busy, RateLimiter, retry_after
 from assistant.types import Filters, Turn
 from assistant.visibility import IndexView, IndexWatcher
 from assistant.webtext import UI_LANGUAGES, text, ui_language
-from webheaders import SecurityHeaders
+from webheaders import BodyLimit, SecurityHeaders
 
 log = logging.getLogger(__name__)
 WIDGET_DIR = Path(__file__).resolve().parent / "widget"
@@ -316,6 +316,7 @@ def create_app(settings: Settings | None = None, assistant: Any = None, *, store
                        allow_methods=["GET", "POST"],
                        allow_headers=["Content-Type", "Accept", "X-Request-ID"],
                        expose_headers=["X-Request-ID"], max_age=600)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, widget_ancestors=tuple(settings.cors_origins))
     # outermost, so the request id and the metrics cover every response, refusals included
     app.add_middleware(RequestContext, metrics=metrics)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -57,3 +58,55 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimit:
+    """Pure ASGI middleware: refuse API request bodies over max_bytes with 413 before anything parses them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, prefix: str = "/api/") -> None:
+        self.app, self.max_bytes, self.prefix = app, max_bytes, prefix
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps({"error": f"The request body is larger than {self.max_bytes} bytes: send a "
+                                    "shorter question and history."}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # subtle: only the JSON API; the admin page uploads documents (CA_MAX_FILE_MB) through Gradio
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+                await self._refuse(send)
+                return
+        seen = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except _TooLarge:
+            # a chunked body with no Content-Length grew past the limit while being read
+            if not started:
+                await self._refuse(send)
+
+
+class _TooLarge(Exception):
+    """A streamed request body went past the limit."""

@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     cors_origins: tuple[str, ...] = ()
     admin_token: SecretStr = SecretStr("")
     max_question_chars: int = 1000
+    max_body_bytes: int = 1_000_000  # API request bodies (question + history + filters); larger ones get 413
     rate_limit_per_minute: int = 30
     max_concurrent_answers: int = 4
     answer_queue: int = 16  # requests waiting for an answer slot; beyond it the API says busy (503)
