@@ -119,7 +119,7 @@ def main() -> int:
     parser.add_argument("--corpus", default=str(REPO.parent / "shared" / "corpus"))
     parser.add_argument("--speed-passages", type=int, default=32, help="passages timed per dtype")
     parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"], help="dtypes timed")
-    # ranking every dtype doubles the run; the shared MODELS.md found bf16 ranks like fp32
+    # ranking every dtype doubles the run; pass --rank-dtypes float32 bfloat16 to compare rankings
     parser.add_argument("--rank-dtypes", nargs="+", default=["float32"], help="dtypes ranked")
     args = parser.parse_args()
     passages = load_passages(Path(args.corpus))
