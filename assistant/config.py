@@ -76,7 +76,9 @@ class Settings(BaseSettings):
     log_questions: bool = True
     index_refresh_s: float = 5.0  # how often an app process checks the shared index for finished ingests
 
-    @field_validator("top_k", "candidates", "per_doc_cap", "chunk_tokens", "embedding_batch_size", "history_turns")
+    @field_validator(
+        "top_k", "candidates", "per_doc_cap", "chunk_tokens", "embedding_batch_size", "history_turns"
+    )
     @classmethod
     def _positive(cls, value: int, info: object) -> int:
         if value <= 0:
