@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
@@ -60,9 +62,12 @@ def embed_in_batches(
 class SentenceTransformerEmbedder:
     """An Embedder over a local sentence-transformers folder, on CPU, loaded without any hub access."""
 
-    def __init__(self, path: str | Path, name: str, dtype: str = "float32", batch_size: int = 16) -> None:
+    def __init__(self, path: str | Path, name: str, dtype: str = "float32", batch_size: int = 16,
+                 query_cache: int = 256) -> None:
         if batch_size <= 0:
             raise ValueError(f"batch_size must be greater than 0. Currently, batch_size is {batch_size}")
+        if query_cache < 0:
+            raise ValueError(f"query_cache must be 0 or more. Currently, query_cache is {query_cache}")
         self.name = name
         self.batch_size = batch_size
         self._model = _load_sentence_transformer(str(path), dtype)
@@ -76,6 +81,12 @@ class SentenceTransformerEmbedder:
         prompts = getattr(self._model, "prompts", {}) or {}
         self.prompts: dict[str, str] = {k: prompts.get(k) or "" for k in ("query", "document")}
         self.max_tokens = int(self._model.max_seq_length or 512)
+        # subtle: one question is embedded by the retriever and again by the answerer; the second is free.
+        # Documents are not cached: the pipeline embeds each passage once and the cache would only churn.
+        self._queries: OrderedDict[str, tuple[float, ...]] = OrderedDict()
+        self._query_cache = query_cache
+        self._lock = threading.Lock()  # the web app answers from several threads
+        self.cache_hits = 0
 
     def embed_batch(self, texts: Sequence[str], kind: EmbedKind) -> list[list[float]]:
         """One unit-normalized vector per text, with the model's prompt for `kind`."""
@@ -85,8 +96,29 @@ class SentenceTransformerEmbedder:
             return []
         # subtle: e5's tokenizer was trained on NFC text; our documents are NFC, questions may not be
         clean = [unicodedata.normalize("NFC", t) for t in texts]
+        if kind == "document" or not self._query_cache:
+            return self._encode(clean, kind)
+        with self._lock:
+            cached = {t: self._queries[t] for t in clean if t in self._queries}
+            for text in cached:
+                self._queries.move_to_end(text)
+            self.cache_hits += sum(1 for t in clean if t in cached)
+        missing = list(dict.fromkeys(t for t in clean if t not in cached))
+        fresh = dict(zip(missing, (tuple(v) for v in self._encode(missing, kind)), strict=True))
+        with self._lock:
+            for text, vector in fresh.items():
+                self._queries[text] = vector
+                self._queries.move_to_end(text)
+            while len(self._queries) > self._query_cache:
+                self._queries.popitem(last=False)
+        # fresh lists each call: a caller may mutate its vectors without touching the cache
+        return [list(cached[t] if t in cached else fresh[t]) for t in clean]
+
+    def _encode(self, clean: Sequence[str], kind: EmbedKind) -> list[list[float]]:
+        if not clean:
+            return []
         vectors = self._model.encode(
-            clean,
+            list(clean),
             prompt=self.prompts[kind],
             batch_size=self.batch_size,
             normalize_embeddings=True,

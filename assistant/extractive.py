@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from assistant.citations import ContextItem, citation_for
 from assistant.embeddings import Embedder
@@ -22,6 +23,23 @@ log = logging.getLogger(__name__)
 DEFAULT_ABSTAIN = {"multilingual-e5-small": 0.80, "multilingual-e5-base": 0.80}
 FALLBACK_ABSTAIN = 0.5
 UNCC_ARTICLES_PRESENT = 15  # only Articles 1-15 of the UN Convention are in the corpus
+MIN_SENTENCE_CHARS = 25  # shorter sentences are headings or fragments, not answers
+
+
+def quotable_sentences(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences the answerer may quote (the pipeline embeds exactly these at ingest)."""
+    return [
+        (start, end) for start, end in split_sentences(text)
+        if end - start >= MIN_SENTENCE_CHARS and not text[start:end].endswith(":")
+    ]
+
+
+class SentenceVectors(Protocol):
+    """Where precomputed sentence vectors come from (assistant.store.ChunkStore)."""
+
+    def sentence_vectors(
+        self, chunk_ids: Sequence[str]
+    ) -> Mapping[str, Sequence[tuple[int, int, Sequence[float]]]]: ...
 
 # Quantities the sources disagree on, and how each language names the counted thing.
 _QUANTITIES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
@@ -55,6 +73,9 @@ class Draft:
     abstained: bool
 
 
+_Span = tuple[ContextItem, int, int]  # a sentence of the item's chunk: (item, start, end)
+
+
 @dataclass(frozen=True)
 class _Candidate:
     item: ContextItem
@@ -67,10 +88,13 @@ class ExtractiveAnswerer:
     """Answer by quoting 2-4 source sentences, each cited; say when sources disagree or say nothing."""
 
     def __init__(self, embedder: Embedder, phrases: Phrases, abstain_threshold: float = 0.0,
-                 max_chunks: int = 6, max_sentences: int = 24, max_picks: int = 3) -> None:
+                 max_chunks: int = 6, max_sentences: int = 24, max_picks: int = 3,
+                 sentences: SentenceVectors | None = None) -> None:
         if max_picks <= 0 or max_chunks <= 0 or max_sentences <= 0:
             raise ValueError("max_picks, max_chunks and max_sentences must be greater than 0.")
         self.embedder = embedder
+        self.sentences = sentences
+        self._fallback_logged = False
         self.phrases = phrases
         self.threshold = abstain_threshold or DEFAULT_ABSTAIN.get(embedder.name, FALLBACK_ABSTAIN)
         self.max_chunks, self.max_sentences, self.max_picks = max_chunks, max_sentences, max_picks
@@ -119,23 +143,21 @@ class ExtractiveAnswerer:
 
     def _score(self, question: str, language: str, items: Sequence[ContextItem]) -> list[_Candidate]:
         """Sentences of the top chunks, scored by embedding similarity, word overlap and chunk rank."""
-        pool: list[tuple[ContextItem, str]] = []
+        pool: list[_Span] = []
         for item in items[: self.max_chunks]:
-            text = item.hit.chunk.text
-            for start, end in split_sentences(text):
-                sentence = text[start:end]
-                if len(sentence) >= 25 and not sentence.endswith(":"):
-                    pool.append((item, sentence))
+            pool.extend((item, start, end) for start, end in quotable_sentences(item.hit.chunk.text))
         # round-robin over chunks so the cap keeps sentences from every top chunk
         pool = _round_robin(pool)[: self.max_sentences]
         if not pool:
             return []
-        # subtle: the same query/passage prompts as retrieval, so cosines compare with dense_score
+        svecs = self._sentence_vectors(pool)
+        # subtle: the same query prompt as retrieval, so cosines compare with dense_score; the embedder
+        # caches the retriever's vector of this very question, so this costs nothing
         qvec = self.embedder.embed_batch([question], "query")[0]
-        svecs = self.embedder.embed_batch([s for _, s in pool], "document")
         q_terms = set(tokenize(question, language))
         out = []
-        for (item, sentence), vec in zip(pool, svecs, strict=True):
+        for (item, start, end), vec in zip(pool, svecs, strict=True):
+            sentence = item.hit.chunk.text[start:end]
             cosine = sum(a * b for a, b in zip(qvec, vec, strict=True))
             terms = set(tokenize(sentence, item.hit.doc.language))
             overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
@@ -143,13 +165,33 @@ class ExtractiveAnswerer:
             out.append(_Candidate(item, sentence, score, cosine))
         return sorted(out, key=lambda c: c.score, reverse=True)
 
+    def _sentence_vectors(self, pool: Sequence[_Span]) -> list[Sequence[float]]:
+        """Vectors of the pool's sentences: stored at ingest, embedded now only for those not stored."""
+        stored: dict[tuple[str, int, int], Sequence[float]] = {}
+        if self.sentences is not None:
+            chunk_ids = list(dict.fromkeys(item.hit.chunk.chunk_id for item, _, _ in pool))
+            for chunk_id, rows in self.sentences.sentence_vectors(chunk_ids).items():
+                stored.update(((chunk_id, start, end), vec) for start, end, vec in rows)
+        keys = [(item.hit.chunk.chunk_id, start, end) for item, start, end in pool]
+        missing = [i for i, key in enumerate(keys) if key not in stored]
+        if missing:
+            if not self._fallback_logged:
+                self._fallback_logged = True
+                log.warning("%d sentences have no stored vector (an index from before sentence vectors?): "
+                            "embedding them per answer; re-ingest with --prune to speed answers up",
+                            len(missing))
+            texts = [pool[i][0].hit.chunk.text[pool[i][1] : pool[i][2]] for i in missing]
+            fresh = self.embedder.embed_batch(texts, "document")
+            stored.update((keys[i], vec) for i, vec in zip(missing, fresh, strict=True))
+        return [stored[key] for key in keys]
 
-def _round_robin(pool: list[tuple[ContextItem, str]]) -> list[tuple[ContextItem, str]]:
+
+def _round_robin(pool: list[_Span]) -> list[_Span]:
     """Interleave sentences chunk by chunk: 1st of each chunk, then 2nd of each, and so on."""
-    by_item: dict[int, list[tuple[ContextItem, str]]] = {}
+    by_item: dict[int, list[_Span]] = {}
     for entry in pool:
         by_item.setdefault(entry[0].n, []).append(entry)
-    out: list[tuple[ContextItem, str]] = []
+    out: list[_Span] = []
     depth = 0
     while len(out) < len(pool):
         for entries in by_item.values():
@@ -228,5 +270,5 @@ def _missing_uncc_article(question: str, items: Sequence[ContextItem]) -> str:
 
 
 def _first_sentence(text: str) -> str:
-    spans = [s for s in split_sentences(text) if s[1] - s[0] >= 25] or split_sentences(text)
+    spans = [s for s in split_sentences(text) if s[1] - s[0] >= MIN_SENTENCE_CHARS] or split_sentences(text)
     return text[spans[0][0] : spans[0][1]] if spans else text

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -19,90 +17,20 @@ from langchain_chroma import Chroma
 from assistant.config import Settings
 from assistant.embeddings import Embedder, LangchainEmbeddings
 from assistant.errors import StoreError, StoreUnavailable
+from assistant.rows import build_where, collection_name_for, date_num, from_metadata, to_metadata
 from assistant.types import Chunk, DocMeta, Filters
+
+# re-exported: callers know these as part of the store's interface
+__all__ = [
+    "ChunkStore", "SentenceVector", "build_where", "collection_name_for", "date_num", "from_metadata",
+    "to_metadata",
+]
 
 logger = logging.getLogger(__name__)
 
 _PAGE = 2000  # rows per `get` page: keeps memory flat on large collections
-_CHUNK_KEYS = ("heading", "locator", "chapter", "section", "article", "paragraph")
-_DOC_KEYS = ("source", "title", "language", "kind", "outlet", "date", "url", "content_hash")
-
-
-def collection_name_for(model_name: str, dim: int) -> str:
-    """Chroma collection name for an embedding model, so vectors of two models never mix."""
-    slug = re.sub(r"[^a-z0-9]+", "-", model_name.lower()).strip("-") or "model"
-    return f"chunks-{slug[-40:].strip('-')}-d{dim}"
-
-
-def date_num(date: str) -> int:
-    """The first ISO-like date in a free-form date string as yyyymmdd (missing parts 00), or 0."""
-    found = re.search(r"\b((?:19|20)\d{2})(?:-(\d{2}))?(?:-(\d{2}))?", date)
-    if not found:
-        return 0
-    year, month, day = found.group(1), found.group(2) or "00", found.group(3) or "00"
-    return int(f"{year}{month}{day}")
-
-
-def _bound(prefix: str, fill: str) -> int:
-    """An inclusive filter bound from an ISO date prefix ("2024", "2024-10", "2024-10-25")."""
-    digits = re.sub(r"\D", "", prefix)[:8]
-    return int(digits + fill * (8 - len(digits))) if digits else 0
-
-
-def to_metadata(doc: DocMeta, chunk: Chunk, n_chunks: int) -> dict[str, str | int | float | bool]:
-    """Flatten a chunk and its document into a Chroma metadata row (no None values)."""
-    meta: dict[str, str | int | float | bool] = {"doc_id": doc.doc_id}
-    meta.update({key: getattr(doc, key) for key in _DOC_KEYS})
-    meta.update({key: getattr(chunk, key) for key in _CHUNK_KEYS})
-    meta.update(
-        extra=json.dumps([list(pair) for pair in doc.extra], ensure_ascii=False),
-        date_num=date_num(doc.date),
-        position=chunk.position,
-        page=-1 if chunk.page is None else chunk.page,
-        char_start=chunk.char_start,
-        char_end=chunk.char_end,
-        n_chunks=n_chunks,
-    )
-    return meta
-
-
-def from_metadata(chunk_id: str, text: str, meta: Mapping[str, Any]) -> tuple[Chunk, DocMeta]:
-    """Rebuild the chunk and its document from a stored row."""
-    doc = DocMeta(
-        doc_id=str(meta["doc_id"]),
-        extra=tuple((str(k), str(v)) for k, v in json.loads(str(meta.get("extra") or "[]"))),
-        **{key: str(meta.get(key, "")) for key in _DOC_KEYS},
-    )
-    page = int(meta.get("page", -1))
-    chunk = Chunk(
-        chunk_id=chunk_id,
-        doc_id=doc.doc_id,
-        position=int(meta.get("position", 0)),
-        text=text,
-        page=None if page < 0 else page,
-        char_start=int(meta.get("char_start", 0)),
-        char_end=int(meta.get("char_end", 0)),
-        **{key: str(meta.get(key, "")) for key in _CHUNK_KEYS},
-    )
-    return chunk, doc
-
-
-def build_where(filters: Filters) -> dict[str, Any] | None:
-    """The Chroma `where` clause for language, kind and date filters (sources are matched after)."""
-    clauses: list[dict[str, Any]] = []
-    if filters.languages:
-        clauses.append({"language": {"$in": list(filters.languages)}})
-    if filters.kinds:
-        clauses.append({"kind": {"$in": list(filters.kinds)}})
-    if filters.date_from or filters.date_to:
-        clauses.append({"date_num": {"$gt": 0}})  # undated documents cannot satisfy a date range
-    if filters.date_from:
-        clauses.append({"date_num": {"$gte": _bound(filters.date_from, "0")}})
-    if filters.date_to:
-        clauses.append({"date_num": {"$lte": _bound(filters.date_to, "9")}})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+# (start, end, vector) of one sentence, offsets relative to its chunk's text
+SentenceVector = tuple[int, int, Sequence[float]]
 
 
 class ChunkStore:
@@ -124,7 +52,16 @@ class ChunkStore:
                 collection_configuration={"hnsw": {"space": "cosine"}},
             )
             self._collection = client.get_collection(self.collection_name)
+            # sentence vectors of every chunk, computed at ingest so answers need no embedding
+            self._sentences = client.get_or_create_collection(
+                self.sentence_collection_name, configuration={"hnsw": {"space": "cosine"}}
+            )
             self._max_batch = int(client.get_max_batch_size())
+
+    @property
+    def sentence_collection_name(self) -> str:
+        """The collection of sentence vectors that goes with the chunk collection."""
+        return f"{self.collection_name}-sentences"
 
     def _connect(self, settings: Settings) -> Any:
         """An HTTP client when a server URL is set, else an embedded client on the data folder."""
@@ -168,21 +105,52 @@ class ChunkStore:
             )
         return StoreUnavailable(f"The index at {self.location} cannot be opened: check the folder.")
 
-    def upsert(self, doc: DocMeta, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
-        """Write (or overwrite) chunks of one document with their precomputed vectors."""
+    def _check_dim(self, vector: Sequence[float]) -> None:
+        if len(vector) != self.dim:
+            raise StoreError(
+                f"A vector has {len(vector)} dimensions but {self.collection_name} holds {self.dim}: "
+                "embed with the store's model."
+            )
+
+    def upsert(
+        self,
+        doc: DocMeta,
+        chunks: Sequence[Chunk],
+        vectors: Sequence[Sequence[float]],
+        sentences: Mapping[str, Sequence[SentenceVector]] | None = None,
+    ) -> None:
+        """Write (or overwrite) chunks of one document with their precomputed vectors and sentence vectors.
+
+        `sentences` maps a chunk id to its (start, end, vector) rows, offsets relative to chunk.text.
+        """
         if len(chunks) != len(vectors):
             raise StoreError(f"Got {len(chunks)} chunks but {len(vectors)} vectors: embed every chunk once.")
         for chunk, vector in zip(chunks, vectors, strict=True):
             if chunk.doc_id != doc.doc_id:
                 raise StoreError(f"Chunk {chunk.chunk_id} belongs to {chunk.doc_id}, not {doc.doc_id}.")
-            if len(vector) != self.dim:
-                raise StoreError(
-                    f"A vector has {len(vector)} dimensions but {self.collection_name} holds {self.dim}: "
-                    "embed with the store's model."
-                )
+            self._check_dim(vector)
+        known = {c.chunk_id for c in chunks}
+        rows: list[tuple[str, dict[str, str | int | float | bool], list[float]]] = []
+        for chunk_id, spans in (sentences or {}).items():
+            if chunk_id not in known:
+                raise StoreError(f"Sentence vectors for {chunk_id}, which is not a chunk of {doc.doc_id}.")
+            for i, (start, end, vector) in enumerate(spans):
+                self._check_dim(vector)
+                meta: dict[str, str | int | float | bool] = {
+                    "chunk_id": chunk_id, "doc_id": doc.doc_id, "start": start, "end": end,
+                }
+                rows.append((f"{chunk_id}:{i}", meta, list(map(float, vector))))
         n = len(chunks)
+        step = max(1, min(self._max_batch, 1000))
         with self._guard():
-            step = max(1, min(self._max_batch, 1000))
+            # subtle: sentences first; the pipeline marks a document done only after both writes
+            for start in range(0, len(rows), step):
+                part_rows = rows[start : start + step]
+                self._sentences.upsert(
+                    ids=[r[0] for r in part_rows],
+                    embeddings=[r[2] for r in part_rows],
+                    metadatas=[r[1] for r in part_rows],  # type: ignore[misc]
+                )
             for start in range(0, n, step):
                 part = chunks[start : start + step]
                 self._collection.upsert(
@@ -193,21 +161,46 @@ class ChunkStore:
                 )
 
     def delete_doc(self, doc_id: str) -> int:
-        """Remove every chunk of a document; returns how many were removed."""
+        """Remove a document's chunks and sentence vectors; returns how many chunks were removed."""
         with self._guard():
+            self._sentences.delete(where={"doc_id": doc_id})
             ids = self._collection.get(where={"doc_id": doc_id}, include=[])["ids"]
             if ids:
                 self._vectors.delete(ids=list(ids))
         return len(ids)
 
+    def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, list[SentenceVector]]:
+        """chunk_id -> its (start, end, vector) sentence rows in order; chunks without any are absent."""
+        if not chunk_ids:
+            return {}
+        with self._guard():
+            where = {"chunk_id": {"$in": list(dict.fromkeys(chunk_ids))}}
+            page = self._sentences.get(where=where, include=["metadatas", "embeddings"])  # type: ignore[list-item]
+        found: dict[str, list[SentenceVector]] = {}
+        vectors = page.get("embeddings")
+        vectors = [] if vectors is None else vectors  # subtle: a numpy array has no truth value
+        for meta, vector in zip(page.get("metadatas") or [], vectors, strict=True):
+            row = (int(meta["start"]), int(meta["end"]), [float(x) for x in vector])
+            found.setdefault(str(meta["chunk_id"]), []).append(row)
+        return {cid: sorted(rows, key=lambda r: r[0]) for cid, rows in found.items()}
+
+    def sentence_states(self) -> dict[str, int]:
+        """doc_id -> number of sentence vectors stored, for every document that has any."""
+        counts: dict[str, int] = {}
+        for _, _, meta in self._rows(["metadatas"], collection=self._sentences):
+            doc_id = str(meta["doc_id"])
+            counts[doc_id] = counts.get(doc_id, 0) + 1
+        return counts
+
     def _rows(
-        self, include: list[str], where: dict[str, Any] | None = None
+        self, include: list[str], where: dict[str, Any] | None = None, collection: Any = None
     ) -> Iterator[tuple[str, str, Any]]:
         """Every stored row as (id, document, metadata), page by page."""
+        collection = self._collection if collection is None else collection
         offset = 0
         while True:
             with self._guard():
-                page = self._collection.get(where=where, include=include, limit=_PAGE, offset=offset)  # type: ignore[arg-type]
+                page = collection.get(where=where, include=include, limit=_PAGE, offset=offset)
             ids = page["ids"]
             docs = page.get("documents") or [""] * len(ids)
             metas = page.get("metadatas") or [{}] * len(ids)

@@ -32,6 +32,7 @@ class DocRecord:
     language: str = ""
     kind: str = ""
     ingested_at: str = ""  # ISO time the document was last marked done
+    n_sentences: int = -1  # sentence vectors stored; -1: recorded before sentence vectors existed
 
 
 def _now() -> str:
@@ -101,10 +102,12 @@ class Manifest:
         self.records[record.doc_id] = replace(record, state="pending")
         self.save()
 
-    def mark_done(self, doc_id: str, n_chunks: int) -> None:
-        """Record that all n_chunks chunks of a pending document are stored."""
+    def mark_done(self, doc_id: str, n_chunks: int, n_sentences: int = -1) -> None:
+        """Record that the n_chunks chunks and n_sentences sentence vectors of a document are stored."""
         record = self.records[doc_id]
-        self.records[doc_id] = replace(record, state="done", n_chunks=n_chunks, ingested_at=_now())
+        self.records[doc_id] = replace(
+            record, state="done", n_chunks=n_chunks, n_sentences=n_sentences, ingested_at=_now()
+        )
         self.save()
 
     def remove(self, doc_id: str) -> None:

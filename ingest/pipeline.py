@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from assistant.config import Settings
 from assistant.embeddings import Embedder
 from assistant.errors import IngestError
+from assistant.extractive import quotable_sentences
 from assistant.store import ChunkStore
 from assistant.types import Chunk, Document
 from ingest.chunking import chunk_document
@@ -20,6 +21,7 @@ from ingest.manifest import DocRecord, Manifest, manifest_path
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+WINDOW_BATCHES = 32  # batches whose texts are sorted by length together before embedding
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class IngestSummary:
     skipped: tuple[Skipped, ...] = ()
     seconds: float = 0.0
     embedded_chunks: int = 0
+    embedded_sentences: int = 0  # sentence vectors the extractive answerer reads instead of embedding
 
     @property
     def changed(self) -> int:
@@ -45,23 +48,49 @@ class IngestSummary:
 
 
 def _remove_orphans(store: ChunkStore, manifest: Manifest) -> int:
-    """Delete stored chunks of documents the manifest does not record as done (a killed run's leftovers)."""
+    """Delete stored rows of documents the manifest does not record as done (a killed run's leftovers)."""
     done = manifest.done()
     deleted = 0
-    for doc_id in store.doc_states():
+    # subtle: a run killed between the sentence write and the chunk write leaves sentences only
+    for doc_id in set(store.doc_states()) | set(store.sentence_states()):
         if doc_id not in done:
             deleted += store.delete_doc(doc_id)
-            logger.info("removed orphan chunks of %s", doc_id)
+            logger.info("removed orphan rows of %s", doc_id)
     return deleted
 
 
+@dataclass
+class _Pending:
+    """One document being embedded: its chunks, where each sentence goes, and the vectors so far."""
+
+    doc: Document
+    chunks: list[Chunk]
+    spans: list[tuple[int, int, int]]  # (chunk index, start, end) of each sentence vector
+    vectors: dict[int, list[float]] = field(default_factory=dict)  # text index -> vector
+
+    def texts(self) -> list[str]:
+        """Chunk texts (with heading), then the quotable sentences of every chunk."""
+        return [c.embed_text() for c in self.chunks] + [
+            self.chunks[j].text[a:b] for j, a, b in self.spans
+        ]
+
+    def complete(self) -> bool:
+        return len(self.vectors) == len(self.chunks) + len(self.spans)
+
+
+def _spans(chunks: Sequence[Chunk]) -> list[tuple[int, int, int]]:
+    """(chunk index, start, end) of every sentence the extractive answerer may quote."""
+    return [(j, a, b) for j, chunk in enumerate(chunks) for a, b in quotable_sentences(chunk.text)]
+
+
 class _Writer:
-    """Embeds the chunks of changed documents in fixed-size batches that may span documents."""
+    """Embeds chunks and sentences of changed documents in length-sorted windows that may span documents."""
 
     def __init__(self, embedder: Embedder, store: ChunkStore, manifest: Manifest, batch_size: int) -> None:
         self.embedder, self.store, self.manifest, self.batch_size = embedder, store, manifest, batch_size
         self.chunks_deleted = 0
         self.chunks_written = 0
+        self.sentences_written = 0
 
     def _begin(self, doc: Document) -> None:
         meta = doc.meta
@@ -73,28 +102,48 @@ class _Writer:
         self.manifest.mark_pending(record)
         self.chunks_deleted += self.store.delete_doc(meta.doc_id)
 
+    def _finish(self, item: _Pending) -> None:
+        n = len(item.chunks)
+        sentences: dict[str, list[tuple[int, int, list[float]]]] = {}
+        for k, (j, a, b) in enumerate(item.spans):
+            sentences.setdefault(item.chunks[j].chunk_id, []).append((a, b, item.vectors[n + k]))
+        self.store.upsert(item.doc.meta, item.chunks, [item.vectors[k] for k in range(n)], sentences)
+        self.manifest.mark_done(item.doc.meta.doc_id, n, len(item.spans))
+        self.chunks_written += n
+        self.sentences_written += len(item.spans)
+        logger.info("stored %s (%d chunks, %d sentences)", item.doc.meta.source, n, len(item.spans))
+
     def write(self, work: Sequence[tuple[Document, list[Chunk]]], on_progress: Progress | None) -> int:
-        """Replace every document of `work` in the store; returns the number of chunks embedded."""
-        flat = [(i, chunk) for i, (_, chunks) in enumerate(work) for chunk in chunks]
-        vectors: dict[int, list[list[float]]] = {}
-        total = len(flat)
-        for start in range(0, total, self.batch_size):
-            batch = flat[start : start + self.batch_size]
-            for i in dict.fromkeys(i for i, _ in batch):
-                if i not in vectors:
-                    vectors[i] = []
-                    self._begin(work[i][0])
-            embedded = self.embedder.embed_batch([c.embed_text() for _, c in batch], "document")
-            for (i, _), vector in zip(batch, embedded, strict=True):
-                vectors[i].append(vector)
-            for i in [i for i in vectors if len(vectors[i]) == len(work[i][1])]:
-                doc, chunks = work[i]
-                self.store.upsert(doc.meta, chunks, vectors.pop(i))
-                self.manifest.mark_done(doc.meta.doc_id, len(chunks))
-                self.chunks_written += len(chunks)
-                logger.info("stored %s (%d chunks)", doc.meta.source, len(chunks))
-            if on_progress:
-                on_progress("embed", start + len(batch), total)
+        """Replace every document of `work` in the store; returns the number of texts embedded."""
+        pending = [
+            _Pending(doc, chunks, _spans(chunks))
+            for doc, chunks in work
+        ]
+        flat = [(i, k, text) for i, item in enumerate(pending) for k, text in enumerate(item.texts())]
+        total, done = len(flat), 0
+        window = self.batch_size * WINDOW_BATCHES
+        begun: set[int] = set()
+        for w_start in range(0, total, window):
+            part = flat[w_start : w_start + window]
+            for i in dict.fromkeys(i for i, _, _ in part):
+                if i not in begun:
+                    begun.add(i)
+                    self._begin(pending[i].doc)
+            # subtle: texts of similar length share a batch, so little of each batch is padding
+            part.sort(key=lambda row: len(row[2]), reverse=True)
+            for b_start in range(0, len(part), self.batch_size):
+                batch = part[b_start : b_start + self.batch_size]
+                vectors = self.embedder.embed_batch([text for _, _, text in batch], "document")
+                for (i, k, _), vector in zip(batch, vectors, strict=True):
+                    pending[i].vectors[k] = vector
+                done += len(batch)
+                if on_progress:
+                    on_progress("embed", done, total)
+            # documents are done in input order as soon as all their texts have vectors
+            for i in sorted({i for i, _, _ in part}):
+                if pending[i].complete():
+                    self._finish(pending[i])
+                    pending[i].vectors.clear()  # keep memory flat on large inputs
         return total
 
 
@@ -112,6 +161,7 @@ def ingest(
     manifest = Manifest(manifest_path(settings.data_dir), store.collection_name)
     orphans = _remove_orphans(store, manifest)
     states = store.doc_states()
+    sentence_counts = store.sentence_states()
 
     refs, skipped = discover(inputs)
     skipped = list(skipped)
@@ -142,6 +192,7 @@ def ingest(
             and record.state == "done"
             and record.content_hash == meta.content_hash == stored_hash
             and record.n_chunks == stored_count
+            and record.n_sentences == sentence_counts.get(meta.doc_id, 0)
         ):
             unchanged += 1
         else:
@@ -158,11 +209,11 @@ def ingest(
         kinds[meta.kind] += 1
 
     writer = _Writer(embedder, store, manifest, settings.embedding_batch_size)
-    embedded = writer.write(work, on_progress)
+    writer.write(work, on_progress)
 
     removed, pruned_chunks = 0, 0
     if prune:
-        for doc_id in set(manifest.records) | set(store.doc_states()):
+        for doc_id in set(manifest.records) | set(store.doc_states()) | set(store.sentence_states()):
             if doc_id not in discovered:
                 pruned_chunks += store.delete_doc(doc_id)
                 manifest.remove(doc_id)
@@ -179,7 +230,8 @@ def ingest(
         kinds=dict(sorted(kinds.items())),
         skipped=tuple(skipped),
         seconds=time.perf_counter() - started,
-        embedded_chunks=embedded,
+        embedded_chunks=writer.chunks_written,
+        embedded_sentences=writer.sentences_written,
     )
     logger.info("ingest summary: %s", summary)
     return summary
@@ -213,6 +265,7 @@ def index_status(settings: Settings, store: ChunkStore) -> IndexStatus:
             n_docs, n_chunks = table.get(key, (0, 0))
             table[key] = (n_docs + 1, n_chunks + chunk_counts[doc_id])
     problems = []
+    sentence_counts = store.sentence_states()
     for doc_id, rec in sorted(manifest.records.items(), key=lambda kv: kv[1].source):
         stored = chunk_counts.get(doc_id, 0)
         if rec.state == "pending":
@@ -220,6 +273,11 @@ def index_status(settings: Settings, store: ChunkStore) -> IndexStatus:
         elif stored != rec.n_chunks:
             problems.append(
                 f"{rec.source} should have {rec.n_chunks} chunks but the store has {stored}: "
+                "run ingest on it again."
+            )
+        elif rec.n_sentences != sentence_counts.get(doc_id, 0):
+            problems.append(
+                f"{rec.source} lacks some of its sentence vectors, so answers embed them slowly: "
                 "run ingest on it again."
             )
     for doc_id in sorted(set(docs) - set(manifest.done())):

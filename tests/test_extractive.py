@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.chat import Assistant, answer_to_json
+from assistant.citations import number_context
 from assistant.config import PROJECT_ROOT, load_settings
 from assistant.embeddings import Embedder
 from assistant.extractive import ExtractiveAnswerer
@@ -44,7 +45,7 @@ def assistant(corpus_dir: Path, small_embedder: Embedder,
     summary = ingest([str(corpus_dir / f) for f in FILES], settings, small_embedder, store)
     assert summary.added == len(FILES)
     phrases = load_phrases(PROJECT_ROOT / "prompts")
-    extractive = ExtractiveAnswerer(small_embedder, phrases, settings.abstain_threshold)
+    extractive = ExtractiveAnswerer(small_embedder, phrases, settings.abstain_threshold, sentences=store)
     yield Assistant(Retriever(store, small_embedder, settings), extractive, settings, phrases)
 
 
@@ -117,3 +118,47 @@ def test_golden_answers(assistant: Assistant, name: str) -> None:
     want = json.loads(path.read_text(encoding="utf-8"))
     for field in want:
         assert got[field] == want[field], f"{name}: field {field} changed (CA_UPDATE_GOLDEN=1 to accept)"
+
+
+class CountingEmbedder:
+    """Wraps an Embedder and records every call as (kind, number of texts)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.calls: list[tuple[str, int]] = []
+
+    def embed_batch(self, texts, kind):  # type: ignore[no-untyped-def]
+        self.calls.append((kind, len(texts)))
+        return self.inner.embed_batch(texts, kind)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+
+SPEED_QUESTIONS = [
+    "Ai đã ký Công ước Hà Nội thay mặt Việt Nam?",
+    "Quand la Convention entre-t-elle en vigueur ?",
+    "How many countries signed the convention in Hanoi?",
+]
+
+
+@pytest.mark.parametrize("question", SPEED_QUESTIONS)
+def test_answerer_reads_stored_sentence_vectors_and_reuses_the_query_vector(
+    assistant: Assistant, small_embedder: Embedder, question: str
+) -> None:
+    store = assistant.retriever.store  # type: ignore[attr-defined]
+    hits = assistant.retriever.search(question)
+    items = number_context(hits)
+    counting = CountingEmbedder(small_embedder)
+    fast = ExtractiveAnswerer(counting, assistant.extractive.phrases, sentences=store)
+    hits_before = small_embedder.cache_hits  # type: ignore[attr-defined]
+    draft = fast.answer(question, "en", items)
+    assert not draft.abstained
+    # no sentence is embedded at answer time, and the one query embedding is the retriever's, cached
+    assert counting.calls == [("query", 1)]
+    assert small_embedder.cache_hits == hits_before + 1  # type: ignore[attr-defined]
+    # the same picks as embedding every sentence on the fly (the answerer's behaviour before this change)
+    slow_counting = CountingEmbedder(small_embedder)
+    slow = ExtractiveAnswerer(slow_counting, assistant.extractive.phrases)
+    assert slow.answer(question, "en", items) == draft
+    assert any(kind == "document" for kind, _ in slow_counting.calls)

@@ -70,11 +70,17 @@ def test_whole_corpus_is_ingested_with_locators_and_metadata(corpus_index) -> No
     budapest = store.get_doc(doc_id_for("corpus/texts/coe_budapest_convention_ets185_en.txt"))
     assert budapest is not None
     assert any(c.article == "16" for c in budapest[1])
-    # progress: every file, then every chunk embedded, ending at the totals
+    # progress: every file, then every text embedded (chunks and their sentences), ending at the totals
     assert ("files", 60, 60) in events
-    assert ("embed", first.embedded_chunks, first.embedded_chunks) == [e for e in events if e[0] == "embed"][
-        -1
-    ]
+    texts = first.embedded_chunks + first.embedded_sentences
+    embed_events = [e for e in events if e[0] == "embed"]
+    assert embed_events[-1] == ("embed", texts, texts)
+    assert [e[1] for e in embed_events] == sorted(e[1] for e in embed_events)
+    # every document's quotable sentences are stored, as many as the manifest records
+    sentences = store.sentence_states()
+    records = Manifest(manifest_path(settings.data_dir), store.collection_name).records
+    assert sum(sentences.values()) == first.embedded_sentences > first.embedded_chunks
+    assert all(records[d].n_sentences == sentences.get(d, 0) for d in records)
     assert index_status(settings, store).problems == ()
 
 
@@ -84,6 +90,7 @@ def test_second_run_embeds_nothing_and_changes_nothing(corpus_index, corpus_dir,
     again = ingest([str(corpus_dir)], settings, small_embedder, store)
     assert (again.added, again.updated, again.unchanged, again.removed) == (0, 0, 60, 0)
     assert (again.embedded_chunks, again.chunks_written, again.chunks_deleted) == (0, 0, 0)
+    assert again.embedded_sentences == 0
     assert snapshot(store) == before
     assert again.seconds < 5
 
@@ -97,6 +104,7 @@ def test_changed_file_replaces_exactly_its_own_chunks(
     first = ingest([str(src)], settings, small_embedder, store)
     assert first.added == 4
     before = snapshot(store)
+    sentences_before = store.sentence_states()
     changed = src / Path(SMALL_DIGESTS[2]).name
     changed.write_text(
         changed.read_text(encoding="utf-8") + "\nUn paragraphe ajouté pour le test.\n", "utf-8"
@@ -110,6 +118,12 @@ def test_changed_file_replaces_exactly_its_own_chunks(
     others_after = {k: v for k, v in after.items() if v[1].doc_id != changed_id}
     assert others_after == others_before
     new_chunks = [c for c, d in after.values() if d.doc_id == changed_id]
+    stored = store.sentence_vectors([c.chunk_id for c in new_chunks])
+    new_sentences = [c.text[a:b] for c in new_chunks for a, b, _ in stored.get(c.chunk_id, [])]
+    assert any("ajouté pour le test" in text for text in new_sentences)
+    sentences_after = store.sentence_states()
+    assert sentences_after.pop(changed_id) == second.embedded_sentences == len(new_sentences)
+    assert sentences_after == {d: n for d, n in sentences_before.items() if d != changed_id}
     assert second.embedded_chunks == len(new_chunks) == store.doc_states()[changed_id][1]
     assert any("ajouté pour le test" in c.text for c in new_chunks)
     assert second.chunks_deleted == sum(1 for _, d in before.values() if d.doc_id == changed_id)
@@ -129,6 +143,7 @@ def test_prune_removes_documents_no_longer_given(tmp_path, corpus_dir, small_emb
     pruned = ingest([str(src)], settings, small_embedder, store, prune=True)
     assert (pruned.removed, pruned.unchanged, pruned.embedded_chunks) == (1, 3, 0)
     assert gone_id not in store.doc_states() and pruned.chunks_deleted > 0
+    assert gone_id not in store.sentence_states() and len(store.sentence_states()) == 3
     assert store.get_doc(gone_id) is None
     assert gone_id not in Manifest(manifest_path(settings.data_dir), store.collection_name).records
 
@@ -165,3 +180,50 @@ def test_bad_inputs_are_skipped_with_reasons_and_good_ones_kept(
     latin = store.get_doc(doc_id_for("in/latin1.txt"))
     assert latin is not None and "cybercriminalité" in latin[1][0].text
     assert len(store.doc_states()) == 5
+
+
+def test_length_sorted_windows_keep_every_vector_with_its_text(tmp_path, corpus_dir, make_settings) -> None:
+    from fakes import HashEmbedder  # tests/ is on sys.path
+
+    from assistant.extractive import quotable_sentences
+
+    src = copy_digests(corpus_dir, tmp_path / "src")
+    shutil.copy(corpus_dir / "texts/uncc_articles_01-15_ar.txt", src / "uncc.txt")  # spans several windows
+    settings = make_settings(embedding_batch_size=3)
+    fake = HashEmbedder(dim=32)
+    store = ChunkStore(settings, fake)
+    summary = ingest([str(src)], settings, fake, store)
+    assert summary.added == 5
+    assert all(size <= 3 for _, size in fake.calls) and all(kind == "document" for kind, _ in fake.calls)
+    assert sum(size for _, size in fake.calls) == summary.embedded_chunks + summary.embedded_sentences
+    for chunk, _ in store.iter_chunks():
+        # the chunk's own vector (its text with heading) is the nearest to itself
+        found = store.dense_search(fake.embed_batch([chunk.embed_text()], "document")[0], k=1)
+        assert found[0][2] == pytest.approx(1.0, abs=1e-5)
+        rows = store.sentence_vectors([chunk.chunk_id]).get(chunk.chunk_id, [])
+        assert [(a, b) for a, b, _ in rows] == quotable_sentences(chunk.text)
+        for a, b, vector in rows:
+            assert vector == pytest.approx(fake.embed_batch([chunk.text[a:b]], "document")[0], abs=1e-6)
+
+
+def test_index_from_before_sentence_vectors_is_upgraded_by_the_next_run(
+    tmp_path, corpus_dir, small_embedder, make_settings
+) -> None:
+    import json
+
+    src = copy_digests(corpus_dir, tmp_path / "src")
+    settings = make_settings(embedding_model="small")
+    store = ChunkStore(settings, small_embedder)
+    first = ingest([str(src)], settings, small_embedder, store)
+    # an older manifest has no sentence counts: the documents were stored without sentence vectors
+    path = manifest_path(settings.data_dir)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for record in data["collections"][store.collection_name].values():
+        del record["n_sentences"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert index_status(settings, store).problems  # says answers are slow until the next ingest
+
+    again = ingest([str(src)], settings, small_embedder, store)
+    assert (again.updated, again.unchanged) == (4, 0)
+    assert again.embedded_sentences == first.embedded_sentences
+    assert index_status(settings, store).problems == ()

@@ -172,3 +172,40 @@ def test_date_num_and_where() -> None:
     assert build_where(Filters(date_to="2024-10")) == {
         "$and": [{"date_num": {"$gt": 0}}, {"date_num": {"$lte": 20241099}}]
     }
+
+
+def test_sentence_vectors_are_stored_with_their_chunks_and_removed_with_their_document(
+    store: ChunkStore,
+) -> None:
+    a, b = make_doc("a"), make_doc("b")
+    a_chunks, b_chunks = make_chunks(a, 2), make_chunks(b, 1)
+    a_sentences = {
+        a_chunks[0].chunk_id: [(0, 9, axis(2)), (10, 20, axis(3, tilt=0.5))],
+        a_chunks[1].chunk_id: [(0, 7, axis(4))],
+    }
+    store.upsert(a, a_chunks, [axis(0), axis(1)], a_sentences)
+    store.upsert(b, b_chunks, [axis(5)], {b_chunks[0].chunk_id: [(3, 8, axis(6))]})
+    assert store.sentence_collection_name == f"{store.collection_name}-sentences"
+    got = store.sentence_vectors([a_chunks[1].chunk_id, a_chunks[0].chunk_id, "unknown"])
+    assert set(got) == {a_chunks[0].chunk_id, a_chunks[1].chunk_id}
+    for chunk_id, rows in a_sentences.items():
+        assert [(s, e) for s, e, _ in got[chunk_id]] == [(s, e) for s, e, _ in rows]
+        for (_, _, want), (_, _, have) in zip(rows, got[chunk_id], strict=True):
+            assert have == pytest.approx(want, abs=1e-6)
+    assert store.sentence_states() == {"a": 3, "b": 1}
+    # re-upserting the same document is idempotent, deleting it removes its sentences and nothing else
+    store.upsert(a, a_chunks, [axis(0), axis(1)], a_sentences)
+    assert store.sentence_states() == {"a": 3, "b": 1}
+    assert store.delete_doc("a") == 2
+    assert store.sentence_vectors([c.chunk_id for c in a_chunks]) == {}
+    assert store.sentence_states() == {"b": 1}
+    assert store.sentence_vectors([]) == {}
+
+
+def test_sentence_vectors_must_belong_to_the_document_and_fit_the_space(store: ChunkStore) -> None:
+    a, b = make_doc("a"), make_doc("b")
+    with pytest.raises(StoreError, match="not a chunk of a"):
+        store.upsert(a, make_chunks(a, 1), [axis(0)], {make_chunks(b, 1)[0].chunk_id: [(0, 5, axis(1))]})
+    with pytest.raises(StoreError, match="dimensions"):
+        store.upsert(a, make_chunks(a, 1), [axis(0)], {make_chunks(a, 1)[0].chunk_id: [(0, 5, [1.0, 0.0])]})
+    assert store.count() == 0 and store.sentence_states() == {}
