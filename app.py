@@ -14,15 +14,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.background import BackgroundTask
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.chat import answer_to_json
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, InputError, StoreUnavailable
 from assistant.feedback import FeedbackLog
-from assistant.language import detect_language
+from assistant.language import CORE_LANGUAGES, OTHER_LANGUAGES, detect_language
 from assistant.observability import Metrics, RequestContext, answer_log_fields, configure_logging
 from assistant.throttle import AnswerGate, Busy, RateLimiter, retry_after
 from assistant.types import Filters, Turn
@@ -33,6 +34,7 @@ from webheaders import BodyLimit, SecurityHeaders
 log = logging.getLogger(__name__)
 WIDGET_DIR = Path(__file__).resolve().parent / "widget"
 _DOC_ID = re.compile(r"^[0-9a-f]{8,64}$")
+KNOWN_LANGUAGES = frozenset(CORE_LANGUAGES + OTHER_LANGUAGES)
 
 
 class TurnIn(BaseModel):
@@ -52,6 +54,16 @@ class FiltersIn(BaseModel):
     sources: list[str] = Field(default_factory=list, max_length=10)
     date_from: str = Field(default="", pattern=r"^(\d{4}(-\d{2}(-\d{2})?)?)?$")
     date_to: str = Field(default="", pattern=r"^(\d{4}(-\d{2}(-\d{2})?)?)?$")
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        # subtle: checked here, not only by the Assistant, so /api/chat refuses before its stream starts
+        unknown = [code for code in value if code not in KNOWN_LANGUAGES]
+        if unknown:
+            raise ValueError(f"unknown language {', '.join(unknown)[:60]}; use ISO 639-1 codes such as "
+                             f"{', '.join(CORE_LANGUAGES)}")
+        return value
 
     def to_filters(self) -> Filters:
         """The retrieval Filters."""
@@ -142,6 +154,13 @@ def create_app(settings: Settings | None = None, assistant: Any = None, *, store
         sentence = text(_language(request), "err_validation", where=where, what=first.get("msg", "invalid"))
         return JSONResponse({"error": sentence, "field": where}, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # e.g. a body JSON cannot parse (too deeply nested): the same one-sentence shape as every refusal
+        what = str(exc.detail).rstrip(".") or "invalid"
+        sentence = text(_language(request), "err_validation", where="body", what=what)
+        return JSONResponse({"error": sentence}, status_code=exc.status_code, headers=exc.headers)
+
     def throttle(request: Request) -> None:
         client = request.client.host if request.client else "unknown"
         wait = limiter.take(client)
@@ -153,8 +172,8 @@ def create_app(settings: Settings | None = None, assistant: Any = None, *, store
         if len(body.question.strip()) > settings.max_question_chars:
             raise Refused(422, "err_validation", where="question",
                           what=f"more than {settings.max_question_chars} characters")
-        if not body.question.strip():
-            raise Refused(422, "err_validation", where="question", what="empty")
+        if not any(ch.isalnum() for ch in body.question):
+            raise Refused(422, "err_validation", where="question", what="no words")
 
     def failure(request: Request, question: str, exc: Exception) -> tuple[int, dict[str, Any]]:
         """Status and body for an error while answering; details go to the log only."""
