@@ -187,3 +187,30 @@ def test_embed_in_batches_reports_progress() -> None:
     assert fake.calls == [("document", 2), ("document", 2), ("document", 1)]
     with pytest.raises(ValueError, match="batch_size must be greater than 0. Currently, batch_size is 0"):
         embed_in_batches(fake, ["a"], "query", 0)
+
+
+@pytest.mark.slow
+def test_query_vectors_are_cached_documents_are_not(small_embedder: Embedder) -> None:
+    question = "Who signed the Hanoi Convention for Viet Nam? (cache test)"
+    hits = small_embedder.cache_hits  # type: ignore[attr-defined]
+    first = small_embedder.embed_batch([question], "query")[0]
+    again = small_embedder.embed_batch([question, "another question (cache test)"], "query")
+    assert small_embedder.cache_hits == hits + 1  # type: ignore[attr-defined]
+    assert again[0] == first and again[1] != first
+    again[0][0] += 1.0  # a caller mutating its vector does not change the cached one
+    assert small_embedder.embed_batch([question], "query")[0] == first
+    small_embedder.embed_batch([question, question], "document")
+    assert small_embedder.cache_hits == hits + 2  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_query_cache_is_bounded(small_embedder: Embedder) -> None:
+    from assistant.embeddings import SentenceTransformerEmbedder
+
+    assert isinstance(small_embedder, SentenceTransformerEmbedder)
+    many = [f"q{i}" for i in range(small_embedder._query_cache + 5)]
+    vectors = small_embedder.embed_batch(many, "query")  # one encode call: tiny texts, fast
+    assert len(vectors) == len(many) and len(small_embedder._queries) == small_embedder._query_cache
+    assert "q0" not in small_embedder._queries and many[-1] in small_embedder._queries
+    with pytest.raises(ValueError, match="query_cache must be 0 or more"):
+        SentenceTransformerEmbedder("unused", "x", query_cache=-1)
