@@ -158,21 +158,26 @@ def main() -> int:
         )
         retriever.search("warm-up")  # builds the lexical index and warms the model
 
-        timings: dict[str, list[float]] = {"retrieval": [], "answer": [], "baseline": []}
+        timings: dict[str, list[float]] = {"embed": [], "retrieval": [], "answer": [], "baseline": []}
         hits = {"hybrid": 0, "baseline": 0}
         baseline = _baseline(corpus, retriever.embedder, Path(tmp) / "baseline")
         rows = []
         for question, expected in QUESTIONS:
+            # subtle: the embedder caches query vectors, so the model's cost is measured once, up front,
+            # and every later step (ours and the baseline's) reuses the cached vector on equal terms.
             t0 = time.perf_counter()
-            found = retriever.search(question, k=5)
+            retriever.embedder.embed_batch([question], "query")
             t1 = time.perf_counter()
-            assistant.answer(question)
+            found = retriever.search(question, k=5)
             t2 = time.perf_counter()
-            naive = baseline.similarity_search(question, k=5)  # type: ignore[attr-defined]
+            assistant.answer(question)
             t3 = time.perf_counter()
-            timings["retrieval"].append((t1 - t0) * 1000)
-            timings["answer"].append((t2 - t1) * 1000)
-            timings["baseline"].append((t3 - t2) * 1000)
+            naive = baseline.similarity_search(question, k=5)  # type: ignore[attr-defined]
+            t4 = time.perf_counter()
+            timings["embed"].append((t1 - t0) * 1000)
+            timings["retrieval"].append((t2 - t1) * 1000)
+            timings["answer"].append((t3 - t2) * 1000)
+            timings["baseline"].append((t4 - t3) * 1000)
             ours = _hit([h.doc.source for h in found], expected)
             theirs = _hit([d.metadata["source"] for d in naive], expected)
             hits["hybrid"] += ours
@@ -187,13 +192,16 @@ def main() -> int:
         f"\nhit@5   hybrid {hits['hybrid']}/{n} = {hits['hybrid'] / n:.2f}   "
         f"naive baseline {hits['baseline']}/{n} = {hits['baseline'] / n:.2f}"
     )
-    for name, label in (
-        ("retrieval", "retrieval"),
-        ("answer", "extractive answer"),
-        ("baseline", "baseline dense top-5"),
-    ):
+    labels = {
+        "embed": "query embedding",
+        "retrieval": "retrieval (cached q)",
+        "answer": "extractive answer",
+        "baseline": "baseline (cached q)",
+    }
+    for name, label in labels.items():
         median, p95 = _percentiles(timings[name])
         print(f"{label:22s} median {median:7.1f} ms   p95 {p95:7.1f} ms")
+    print("a full retrieval = query embedding + retrieval; a full answer = query embedding + answer")
     return 0
 
 
