@@ -351,6 +351,83 @@ def _register_eval(
 REGISTRY.append(_register_eval)
 
 
+# --- export, import, status --repair (engineer I): move an index without re-embedding, heal it ---------
+
+
+def _register_transfer(
+    sub: argparse._SubParsersAction, common: argparse.ArgumentParser, handlers: dict[str, Command]
+) -> None:
+    from pathlib import Path
+    from typing import Any
+
+    def open_index(settings: Settings) -> tuple[Any, Any]:
+        from assistant.embeddings import load_embedder
+        from assistant.store import ChunkStore
+
+        embedder = load_embedder(settings)
+        return embedder, ChunkStore(settings, embedder)
+
+    def report(what: str, summary: Any, folder: Path) -> None:
+        where = "to" if what == "exported" else "from"
+        print(f"{what} {summary.documents} documents, {summary.chunks} chunks, {summary.sentences} sentence "
+              f"vectors ({summary.model}, {summary.dim} dims) {where} {folder}")
+
+    def export_cmd(args: argparse.Namespace, settings: Settings) -> int:
+        from ingest.transfer import export_index
+
+        embedder, store = open_index(settings)
+        summary = export_index(store, settings.data_dir, Path(args.dir), embedder.name)
+        report("exported", summary, Path(args.dir))
+        return 0
+
+    def import_cmd(args: argparse.Namespace, settings: Settings) -> int:
+        from ingest.transfer import import_index
+
+        embedder, store = open_index(settings)
+        summary = import_index(store, settings.data_dir, Path(args.dir), embedder.name)
+        report("imported", summary, Path(args.dir))
+        print(f"index now {store.count()} chunks in {store.collection_name}")
+        return 0
+
+    parser = sub.add_parser("export", parents=[common],
+                            help="write the index (manifest, chunks, metadata, vectors) to a new folder")
+    parser.add_argument("dir", metavar="DIR", help="an empty or new folder")
+    handlers["export"] = export_cmd
+    parser = sub.add_parser("import", parents=[common],
+                            help="load an export into this index, without re-embedding")
+    parser.add_argument("dir", metavar="DIR", help="a folder written by `export`")
+    handlers["import"] = import_cmd
+
+    # subtle: `status` belongs to the ingest block; --repair wraps its handler rather than copying it
+    sub.choices["status"].add_argument(
+        "--repair", action="store_true",
+        help="drop orphan chunks, re-mark complete documents, and list what must be re-ingested")
+    show_status = handlers["status"]
+
+    def status_cmd(args: argparse.Namespace, settings: Settings) -> int:
+        if args.repair:
+            from ingest.repair import repair
+
+            _, store = open_index(settings)
+            done = repair(settings.data_dir, store)
+            out = sys.stderr if args.json else sys.stdout
+            if not done.changed:
+                print("repair: nothing to fix", file=out)
+            if done.orphans_removed:
+                print(f"repair: removed {done.chunks_removed} chunks of {len(done.orphans_removed)} "
+                      "documents not in the manifest", file=out)
+            for source in done.remarked_done:
+                print(f"repair: {source} was completely stored: marked done", file=out)
+            for source in done.reingest:
+                print(f"repair: {source} is not completely in the index: run ingest on it again", file=out)
+        return show_status(args, settings)
+
+    handlers["status"] = status_cmd
+
+
+REGISTRY.append(_register_transfer)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     parser, handlers = build_parser()

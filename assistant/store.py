@@ -291,3 +291,14 @@ class ChunkStore:
             _, seen, _ = totals.get(doc_id, ("", 0, 0))
             totals[doc_id] = (str(meta.get("content_hash", "")), seen + 1, int(meta.get("n_chunks", 0)))
         return totals
+
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, list[float]]:
+        """chunk_id -> its stored vector (for export: moving an index without re-embedding)."""
+        if not chunk_ids:
+            return {}
+        with self._guard():
+            page = self._collection.get(ids=list(dict.fromkeys(chunk_ids)), include=["embeddings"])  # type: ignore[list-item]
+        vectors = page.get("embeddings")
+        vectors = [] if vectors is None else vectors  # subtle: a numpy array has no truth value
+        rows = zip(page["ids"], vectors, strict=True)
+        return {str(cid): [float(x) for x in vector] for cid, vector in rows}
