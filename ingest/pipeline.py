@@ -129,8 +129,9 @@ class _Writer:
                 if i not in begun:
                     begun.add(i)
                     self._begin(pending[i].doc)
-            # subtle: texts of similar length share a batch, so little of each batch is padding
-            part.sort(key=lambda row: len(row[2]), reverse=True)
+            # subtle: texts of similar length in tokens share a batch, so little of each batch is padding
+            # (characters are a poor proxy: a Vietnamese or Chinese character is not a Latin one)
+            part.sort(key=lambda row: self.embedder.count_tokens(row[2]), reverse=True)
             for b_start in range(0, len(part), self.batch_size):
                 batch = part[b_start : b_start + self.batch_size]
                 vectors = self.embedder.embed_batch([text for _, _, text in batch], "document")
