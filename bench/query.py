@@ -1,6 +1,7 @@
 """Query benchmark: retrieval and extractive-answer latency, and hit@5 against a naive LangChain baseline.
 
-Usage: .venv/bin/python bench/query.py [--profile small] [--corpus ../shared/corpus] [--data-dir DIR]
+Usage: .venv/bin/python bench/query.py [--profile small] [--dtype float32] [--corpus ../shared/corpus]
+       [--data-dir DIR] [--no-baseline] [--rankings OUT.json]
 The baseline: whole files split by RecursiveCharacterTextSplitter(1000, 200), same embedding model,
 dense top-5, in its own Chroma collection in a temp folder.
 """
@@ -8,6 +9,7 @@ dense top-5, in its own Chroma collection in a temp folder.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -142,11 +144,17 @@ def main() -> int:
     parser.add_argument("--profile", default="small")
     parser.add_argument("--corpus", default=str(REPO.parent / "shared" / "corpus"))
     parser.add_argument("--data-dir", help="reuse an index folder (default: a fresh temp folder)")
+    parser.add_argument("--dtype", choices=("float32", "bfloat16"), help="default: CA_EMBEDDING_DTYPE")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline (saves an embed)")
+    parser.add_argument("--rankings", help="write each question's top-5 chunk ids there (compare two runs)")
     args = parser.parse_args()
     corpus = Path(args.corpus).resolve()
 
     with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:
-        settings = load_settings(embedding_model=args.profile, data_dir=args.data_dir or Path(tmp) / "data")
+        settings = load_settings(
+            embedding_model=args.profile, embedding_dtype=args.dtype,
+            data_dir=args.data_dir or Path(tmp) / "data",
+        )
         assistant = build_assistant(settings)
         retriever = assistant.retriever
         assert isinstance(retriever, Retriever)  # the wiring builds ours; the facade only needs search()
@@ -160,8 +168,10 @@ def main() -> int:
 
         timings: dict[str, list[float]] = {"embed": [], "retrieval": [], "answer": [], "baseline": []}
         hits = {"hybrid": 0, "baseline": 0}
-        baseline = _baseline(corpus, retriever.embedder, Path(tmp) / "baseline")
+        baseline = None if args.no_baseline else _baseline(corpus, retriever.embedder, Path(tmp) / "baseline")
         rows = []
+        rankings: dict[str, list[str]] = {}
+        load_start = os.getloadavg()[0]
         for question, expected in QUESTIONS:
             # subtle: the embedder caches query vectors, so the model's cost is measured once, up front,
             # and every later step (ours and the baseline's) reuses the cached vector on equal terms.
@@ -172,8 +182,9 @@ def main() -> int:
             t2 = time.perf_counter()
             assistant.answer(question)
             t3 = time.perf_counter()
-            naive = baseline.similarity_search(question, k=5)  # type: ignore[attr-defined]
+            naive = [] if baseline is None else baseline.similarity_search(question, k=5)  # type: ignore[attr-defined]
             t4 = time.perf_counter()
+            rankings[question] = [h.chunk.chunk_id for h in found]
             timings["embed"].append((t1 - t0) * 1000)
             timings["retrieval"].append((t2 - t1) * 1000)
             timings["answer"].append((t3 - t2) * 1000)
@@ -185,7 +196,10 @@ def main() -> int:
             rows.append((question, ours, theirs))
 
     n = len(QUESTIONS)
-    print(f"\nprofile {args.profile}, {n} questions (en/fr/vi), cpu threads available: {os.cpu_count()}")
+    if args.rankings:
+        Path(args.rankings).write_text(json.dumps(rankings, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"\nprofile {args.profile} ({settings.embedding_dtype}), {n} questions (en/fr/vi), "
+          f"cpu threads: {os.cpu_count()}, load average {load_start:.1f} -> {os.getloadavg()[0]:.1f}")
     for question, ours, theirs in rows:
         print(f"  {'+' if ours else '-'}{'+' if theirs else '-'}  {question[:90]}")
     print(
