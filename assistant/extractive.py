@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 # Calibrated on the shared corpus (see tests/test_extractive.py): the best chunk's cosine similarity
 # below which the materials do not answer the question. 0 in Settings means "use this table".
-DEFAULT_ABSTAIN = {"multilingual-e5-small": 0.80, "multilingual-e5-base": 0.80}
+DEFAULT_ABSTAIN = {"multilingual-e5-small": 0.80, "multilingual-e5-base": 0.80, "embeddinggemma-300m": 0.40}
 FALLBACK_ABSTAIN = 0.5
 UNCC_ARTICLES_PRESENT = 15  # only Articles 1-15 of the UN Convention are in the corpus
 MIN_SENTENCE_CHARS = 25  # shorter sentences are headings or fragments, not answers
