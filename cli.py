@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError
@@ -16,6 +17,15 @@ Command = Callable[[argparse.Namespace, Settings], int]
 def _settings(args: argparse.Namespace) -> Settings:
     """Settings from the environment, overridden by the options common to every subcommand."""
     return load_settings(data_dir=getattr(args, "data_dir", None))
+
+
+def _open_index(settings: Settings) -> tuple[Any, Any]:
+    """The embedder and the store of the configured index (models load here, not at import)."""
+    from assistant.embeddings import load_embedder
+    from assistant.store import ChunkStore
+
+    embedder = load_embedder(settings)
+    return embedder, ChunkStore(settings, embedder)
 
 
 # --- subcommands: each one registers its parser and its handler below ----------------------------
@@ -38,7 +48,7 @@ Register = Callable[[argparse._SubParsersAction, argparse.ArgumentParser, dict[s
 REGISTRY: list[Register] = []
 
 
-# --- models (engineer A): install and list the embedding profiles --------------------------------
+# --- models: install and list the embedding profiles --------------------------------
 
 
 def _register_models(
@@ -91,27 +101,19 @@ def _register_models(
 REGISTRY.append(_register_models)
 
 
-# --- ingest and status (engineer D): build the index incrementally, report what it holds ---------
+# --- ingest and status: build the index incrementally, report what it holds ---------
 
 
 def _register_ingest(
     sub: argparse._SubParsersAction, common: argparse.ArgumentParser, handlers: dict[str, Command]
 ) -> None:
-    from typing import Any
-
-    def open_index(settings: Settings) -> tuple[Any, Any]:
-        from assistant.embeddings import load_embedder
-        from assistant.store import ChunkStore
-
-        embedder = load_embedder(settings)
-        return embedder, ChunkStore(settings, embedder)
 
     def ingest_cmd(args: argparse.Namespace, settings: Settings) -> int:
         from tqdm import tqdm
 
         from ingest.pipeline import ingest
 
-        embedder, store = open_index(settings)
+        embedder, store = _open_index(settings)
         bars: dict[str, Any] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -159,7 +161,7 @@ def _register_ingest(
 
         from ingest.pipeline import index_status
 
-        embedder, store = open_index(settings)
+        embedder, store = _open_index(settings)
         status = index_status(settings, store)
         if args.json:
             print(json.dumps({"model": embedder.name, "dim": embedder.dim, **asdict(status)}, indent=2))
@@ -192,7 +194,7 @@ def _register_ingest(
 REGISTRY.append(_register_ingest)
 
 
-# --- serve (engineer H): the web app (chat page, HTTP API, widget) with uvicorn -----------------------
+# --- serve: the web app (chat page, HTTP API, widget) with uvicorn -----------------------
 
 
 def _register_serve(
@@ -222,7 +224,7 @@ def _register_serve(
 REGISTRY.append(_register_serve)
 
 
-# --- ask (engineer F): one question, a cited answer ------------------------------------------------
+# --- ask: one question, a cited answer ------------------------------------------------
 
 
 def _register_ask(
@@ -267,7 +269,7 @@ def _register_ask(
 REGISTRY.append(_register_ask)
 
 
-# --- eval (engineer G): the fixed multilingual evaluation set, report and baseline comparison -------
+# --- eval: the fixed multilingual evaluation set, report and baseline comparison -------
 
 
 def _register_eval(
@@ -351,21 +353,13 @@ def _register_eval(
 REGISTRY.append(_register_eval)
 
 
-# --- export, import, status --repair (engineer I): move an index without re-embedding, heal it ---------
+# --- export, import, status --repair: move an index without re-embedding, heal it ---------
 
 
 def _register_transfer(
     sub: argparse._SubParsersAction, common: argparse.ArgumentParser, handlers: dict[str, Command]
 ) -> None:
     from pathlib import Path
-    from typing import Any
-
-    def open_index(settings: Settings) -> tuple[Any, Any]:
-        from assistant.embeddings import load_embedder
-        from assistant.store import ChunkStore
-
-        embedder = load_embedder(settings)
-        return embedder, ChunkStore(settings, embedder)
 
     def report(what: str, summary: Any, folder: Path) -> None:
         where = "to" if what == "exported" else "from"
@@ -375,7 +369,7 @@ def _register_transfer(
     def export_cmd(args: argparse.Namespace, settings: Settings) -> int:
         from ingest.transfer import export_index
 
-        embedder, store = open_index(settings)
+        embedder, store = _open_index(settings)
         summary = export_index(store, settings.data_dir, Path(args.dir), embedder.name)
         report("exported", summary, Path(args.dir))
         return 0
@@ -383,7 +377,7 @@ def _register_transfer(
     def import_cmd(args: argparse.Namespace, settings: Settings) -> int:
         from ingest.transfer import import_index
 
-        embedder, store = open_index(settings)
+        embedder, store = _open_index(settings)
         summary = import_index(store, settings.data_dir, Path(args.dir), embedder.name)
         report("imported", summary, Path(args.dir))
         print(f"index now {store.count()} chunks in {store.collection_name}")
@@ -408,7 +402,7 @@ def _register_transfer(
         if args.repair:
             from ingest.repair import repair
 
-            _, store = open_index(settings)
+            _, store = _open_index(settings)
             done = repair(settings.data_dir, store)
             out = sys.stderr if args.json else sys.stdout
             if not done.changed:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from processes import CHROMA, ChromaServer
 
 from assistant.config import Settings, load_settings
 from assistant.embeddings import Embedder
@@ -49,3 +50,13 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return load_settings(**overrides)
 
     return make
+
+
+@pytest.fixture
+def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
+    """A real `chroma run` server on a free loopback port, stopped after the test."""
+    if not CHROMA.exists():
+        pytest.skip("the chroma console script is not installed beside this Python")
+    server = ChromaServer(tmp_path / "chroma-server").start()
+    yield server
+    server.stop()

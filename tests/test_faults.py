@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from loopback import free_port, serve
-from processes import CHROMA, REPO, ChromaServer, cli_env, run_cli
+from processes import REPO, ChromaServer, cli_env, run_cli
 
 from app import create_app
 from assistant.config import Settings
@@ -43,15 +43,6 @@ def copy_corpus(corpus_dir: Path, dest: Path, names: tuple[str, ...] = FILES) ->
     for name in names:
         shutil.copy(corpus_dir / "digests" / name, dest)
     return dest
-
-
-@pytest.fixture
-def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
-    if not CHROMA.exists():
-        pytest.skip("the chroma console script is not installed beside this Python")
-    server = ChromaServer(tmp_path / "chroma-server").start()
-    yield server
-    server.stop()
 
 
 def test_index_server_lost_mid_session_then_back(

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fakes import HashEmbedder
-from processes import CHROMA, AppProcess, ChromaServer, cli_env, run_cli
+from processes import AppProcess, ChromaServer, cli_env, run_cli
 
 from assistant.config import Settings
 from assistant.embeddings import Embedder
@@ -139,15 +139,6 @@ def test_a_document_being_written_is_never_half_visible(make_settings: Callable[
 # --- several app processes on one Chroma server ------------------------------------------------------
 
 QUESTION = "How many countries signed the convention in Hanoi?"
-
-
-@pytest.fixture
-def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
-    if not CHROMA.exists():
-        pytest.skip("the chroma console script is not installed beside this Python")
-    server = ChromaServer(tmp_path / "chroma-server").start()
-    yield server
-    server.stop()
 
 
 def comparable(body: dict[str, Any]) -> dict[str, Any]:
