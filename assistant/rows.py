@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from assistant.types import Chunk, DocMeta, Filters
@@ -34,8 +35,14 @@ def _bound(prefix: str, fill: str) -> int:
     return int(digits + fill * (8 - len(digits))) if digits else 0
 
 
-def to_metadata(doc: DocMeta, chunk: Chunk, n_chunks: int) -> dict[str, str | int | float | bool]:
-    """Flatten a chunk and its document into a Chroma metadata row (no None values)."""
+def to_metadata(
+    doc: DocMeta, chunk: Chunk, n_chunks: int, n_sentences: int = -1
+) -> dict[str, str | int | float | bool]:
+    """Flatten a chunk and its document into a Chroma metadata row (no None values).
+
+    n_chunks and n_sentences are the document's totals, so any reader can tell a complete write from a
+    partial one without a manifest; n_sentences -1 means unknown.
+    """
     meta: dict[str, str | int | float | bool] = {"doc_id": doc.doc_id}
     meta.update({key: getattr(doc, key) for key in _DOC_KEYS})
     meta.update({key: getattr(chunk, key) for key in _CHUNK_KEYS})
@@ -47,8 +54,65 @@ def to_metadata(doc: DocMeta, chunk: Chunk, n_chunks: int) -> dict[str, str | in
         char_start=chunk.char_start,
         char_end=chunk.char_end,
         n_chunks=n_chunks,
+        n_sentences=n_sentences,
     )
     return meta
+
+
+@dataclass(frozen=True)
+class StoredDoc:
+    """What the chunk rows of one document say: enough to tell a complete write from a partial one."""
+
+    doc_id: str
+    source: str
+    title: str
+    language: str
+    kind: str
+    hashes: frozenset[str]  # content hash of every row: one value when the rows come from one write
+    positions: tuple[int, ...]  # chunk positions stored, sorted
+    n_chunks: frozenset[int]  # the document's chunk count, as each row was written with it
+    n_sentences: frozenset[int]  # the document's sentence-vector count per row; -1: not recorded
+
+    @property
+    def content_hash(self) -> str:
+        """The content hash, when every row agrees on it (else "")."""
+        return next(iter(self.hashes)) if len(self.hashes) == 1 else ""
+
+    def consistent(self) -> bool:
+        """All rows come from one write of the whole document: one hash, one count, every position once."""
+        if len(self.hashes) != 1 or len(self.n_chunks) != 1 or len(self.n_sentences) != 1:
+            return False
+        (n,) = self.n_chunks
+        return n > 0 and self.positions == tuple(range(n))
+
+    def expected_sentences(self) -> int | None:
+        """How many sentence vectors the write stored with the chunks, or None when the rows do not say."""
+        if len(self.n_sentences) != 1:
+            return None
+        (n,) = self.n_sentences
+        return n if n >= 0 else None
+
+
+def summarize_rows(metas: Iterable[Mapping[str, Any]]) -> dict[str, StoredDoc]:
+    """doc_id -> StoredDoc, from the metadata of every chunk row."""
+    seen: dict[str, tuple[Mapping[str, Any], set[str], list[int], set[int], set[int]]] = {}
+    for meta in metas:
+        doc_id = str(meta["doc_id"])
+        if doc_id not in seen:
+            seen[doc_id] = (meta, set(), [], set(), set())
+        _, hashes, positions, n_chunks, n_sentences = seen[doc_id]
+        hashes.add(str(meta.get("content_hash", "")))
+        positions.append(int(meta.get("position", -1)))
+        n_chunks.add(int(meta.get("n_chunks", 0)))
+        n_sentences.add(int(meta.get("n_sentences", -1)))
+    return {
+        doc_id: StoredDoc(
+            doc_id, str(first.get("source", "")), str(first.get("title", "")), str(first.get("language", "")),
+            str(first.get("kind", "")), frozenset(hashes), tuple(sorted(positions)), frozenset(n_chunks),
+            frozenset(n_sentences),
+        )
+        for doc_id, (first, hashes, positions, n_chunks, n_sentences) in seen.items()
+    }
 
 
 def from_metadata(chunk_id: str, text: str, meta: Mapping[str, Any]) -> tuple[Chunk, DocMeta]:

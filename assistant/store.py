@@ -17,13 +17,21 @@ from langchain_chroma import Chroma
 from assistant.config import Settings
 from assistant.embeddings import Embedder, LangchainEmbeddings
 from assistant.errors import StoreError, StoreUnavailable
-from assistant.rows import build_where, collection_name_for, date_num, from_metadata, to_metadata
+from assistant.rows import (
+    StoredDoc,
+    build_where,
+    collection_name_for,
+    date_num,
+    from_metadata,
+    summarize_rows,
+    to_metadata,
+)
 from assistant.types import Chunk, DocMeta, Filters
 
 # re-exported: callers know these as part of the store's interface
 __all__ = [
-    "ChunkStore", "SentenceVector", "build_where", "collection_name_for", "date_num", "from_metadata",
-    "to_metadata",
+    "ChunkStore", "SentenceVector", "StoredDoc", "build_where", "collection_name_for", "date_num",
+    "from_metadata", "to_metadata",
 ]
 
 logger = logging.getLogger(__name__)
@@ -157,7 +165,7 @@ class ChunkStore:
                     ids=[c.chunk_id for c in part],
                     embeddings=[list(map(float, v)) for v in vectors[start : start + step]],
                     documents=[c.text for c in part],
-                    metadatas=[to_metadata(doc, c, n) for c in part],  # type: ignore[misc]
+                    metadatas=[to_metadata(doc, c, n, len(rows)) for c in part],  # type: ignore[misc]
                 )
 
     def delete_doc(self, doc_id: str) -> int:
@@ -217,6 +225,10 @@ class ChunkStore:
             _, seen = states.get(doc_id, ("", 0))
             states[doc_id] = (str(meta.get("content_hash", "")), seen + 1)
         return states
+
+    def stored_docs(self) -> dict[str, StoredDoc]:
+        """doc_id -> what its chunk rows say (hashes, positions, totals), to check it without a manifest."""
+        return summarize_rows(meta for _, _, meta in self._rows(["metadatas"]))
 
     def _doc_ids_for_sources(self, needles: Sequence[str]) -> list[str]:
         """Documents whose source contains any of the substrings (one row per document: position 0)."""

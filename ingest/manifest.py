@@ -1,4 +1,7 @@
-"""Manifest: what was ingested into each collection (hashes, chunk counts, pending/done), saved atomically."""
+"""Manifest: what was ingested into each collection (hashes, chunk counts, pending/done), saved atomically.
+
+The store is the source of truth: this is a local cache of it plus the pending marks of this machine's runs.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,15 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from assistant.errors import IngestError
+from assistant.extractive import quotable_sentences
+from assistant.store import ChunkStore, StoredDoc
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +116,15 @@ class Manifest:
         )
         self.save()
 
+    def adopt(self, records: Sequence[DocRecord]) -> None:
+        """Record documents found complete in the store (another ingest job's) as done; saves once."""
+        if not records:
+            return
+        now = _now()
+        for record in records:
+            self.records[record.doc_id] = replace(record, state="done", ingested_at=record.ingested_at or now)
+        self.save()
+
     def remove(self, doc_id: str) -> None:
         """Forget a document."""
         if self.records.pop(doc_id, None) is not None:
@@ -127,3 +142,48 @@ class Manifest:
 def manifest_path(data_dir: Path) -> Path:
     """Where the manifest of a data folder lives."""
     return data_dir / "manifest.json"
+
+
+def is_whole(store: ChunkStore, doc: StoredDoc, sentences: int) -> bool:
+    """Whether a document's rows are one complete write: chunks consistent, every sentence vector there."""
+    if not doc.consistent():
+        return False
+    expected = doc.expected_sentences()
+    if expected is None:
+        # rows written before they carried the sentence count: count what the pipeline would have written
+        got = store.get_doc(doc.doc_id)
+        expected = sum(len(quotable_sentences(c.text)) for c in got[1]) if got else -1
+    return sentences == expected
+
+
+def reconcile(store: ChunkStore, manifest: Manifest) -> tuple[int, int]:
+    """Sweep a killed run's leftovers, adopt complete documents unknown here; returns (deleted, adopted).
+
+    subtle: the store is the source of truth and the manifest a local cache. Another machine's ingest job
+    (or this one with a fresh data folder) wrote complete documents this manifest never saw; deleting them
+    would empty a shared index. Only rows that are really partial, or that this machine's killed run left
+    pending, are swept; the next steps redo them if they are among the inputs.
+    """
+    stored = store.stored_docs()
+    sentence_counts = store.sentence_states()
+    adopted: list[DocRecord] = []
+    deleted = 0
+    # a run killed between the sentence write and the chunk write leaves sentences only
+    for doc_id in sorted(set(stored) | set(sentence_counts)):
+        record = manifest.get(doc_id)
+        if record is not None and record.state == "done":
+            continue  # ingest compares it with the store below and rewrites it if they disagree
+        doc = stored.get(doc_id)
+        n_sentences = sentence_counts.get(doc_id, 0)
+        if record is None and doc is not None and is_whole(store, doc, n_sentences):
+            adopted.append(DocRecord(
+                doc_id, doc.source, doc.content_hash, n_chunks=len(doc.positions), state="done",
+                title=doc.title, language=doc.language, kind=doc.kind, n_sentences=n_sentences,
+            ))  # fmt: skip
+            continue
+        deleted += store.delete_doc(doc_id)
+        logger.info("removed partial rows of %s", doc_id)
+    manifest.adopt(adopted)
+    if adopted:
+        logger.info("adopted %d complete documents found in the store", len(adopted))
+    return deleted, len(adopted)

@@ -16,7 +16,7 @@ from assistant.store import ChunkStore
 from assistant.types import Chunk, Document
 from ingest.chunking import chunk_document
 from ingest.loaders import Skipped, discover, doc_id_for, load
-from ingest.manifest import DocRecord, Manifest, manifest_path
+from ingest.manifest import DocRecord, Manifest, is_whole, manifest_path, reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -40,23 +40,12 @@ class IngestSummary:
     seconds: float = 0.0
     embedded_chunks: int = 0
     embedded_sentences: int = 0  # sentence vectors the extractive answerer reads instead of embedding
+    adopted: int = 0  # complete documents found in the store but not in this manifest (another ingest job's)
 
     @property
     def changed(self) -> int:
         """Documents added, updated or removed."""
         return self.added + self.updated + self.removed
-
-
-def _remove_orphans(store: ChunkStore, manifest: Manifest) -> int:
-    """Delete stored rows of documents the manifest does not record as done (a killed run's leftovers)."""
-    done = manifest.done()
-    deleted = 0
-    # subtle: a run killed between the sentence write and the chunk write leaves sentences only
-    for doc_id in set(store.doc_states()) | set(store.sentence_states()):
-        if doc_id not in done:
-            deleted += store.delete_doc(doc_id)
-            logger.info("removed orphan rows of %s", doc_id)
-    return deleted
 
 
 @dataclass
@@ -160,7 +149,7 @@ def ingest(
     """Bring the store up to date with the inputs; unchanged documents are not embedded again."""
     started = time.perf_counter()
     manifest = Manifest(manifest_path(settings.data_dir), store.collection_name)
-    orphans = _remove_orphans(store, manifest)
+    orphans, adopted = reconcile(store, manifest)
     states = store.doc_states()
     sentence_counts = store.sentence_states()
 
@@ -233,6 +222,7 @@ def ingest(
         seconds=time.perf_counter() - started,
         embedded_chunks=writer.chunks_written,
         embedded_sentences=writer.sentences_written,
+        adopted=adopted,
     )
     logger.info("ingest summary: %s", summary)
     return summary
@@ -281,10 +271,17 @@ def index_status(settings: Settings, store: ChunkStore) -> IndexStatus:
                 f"{rec.source} lacks some of its sentence vectors, so answers embed them slowly: "
                 "run ingest on it again."
             )
-    for doc_id in sorted(set(docs) - set(manifest.done())):
-        if doc_id not in manifest.records:
+    rows = store.stored_docs()
+    for doc_id in sorted(set(docs) - set(manifest.records)):
+        if is_whole(store, rows[doc_id], sentence_counts.get(doc_id, 0)):
             problems.append(
-                f"document {doc_id} is in the store but not in the manifest: the next ingest removes it."
+                f"document {doc_id} is complete in the store but not in this manifest (another ingest job "
+                "wrote it?): the next ingest here adopts it."
+            )
+        else:
+            problems.append(
+                f"document {doc_id} is only partly in the store and not in the manifest: "
+                "the next ingest removes it."
             )
     return IndexStatus(
         collection=store.collection_name,

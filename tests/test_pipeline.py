@@ -227,3 +227,94 @@ def test_index_from_before_sentence_vectors_is_upgraded_by_the_next_run(
     assert (again.updated, again.unchanged) == (4, 0)
     assert again.embedded_sentences == first.embedded_sentences
     assert index_status(settings, store).problems == ()
+
+
+class CountingEmbedder:
+    """Wraps a real Embedder and counts the texts it embeds."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.dim, self.texts = inner, inner.name, inner.dim, 0
+
+    def embed_batch(self, texts: Any, kind: Any) -> list[list[float]]:
+        self.texts += len(texts)
+        return self.inner.embed_batch(texts, kind)  # type: ignore[no-any-return]
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)  # type: ignore[no-any-return]
+
+
+def test_second_ingest_machine_adopts_the_shared_index_instead_of_deleting_it(
+    tmp_path, corpus_dir, small_embedder
+) -> None:
+    from assistant.config import load_settings
+
+    src = copy_digests(corpus_dir, tmp_path / "src")
+    machine_a = load_settings(embedding_model="small", data_dir=tmp_path / "a")
+    machine_b = load_settings(embedding_model="small", data_dir=tmp_path / "b")
+    # one index (as a Chroma server would be), two ingest machines, each with its own manifest
+    store = ChunkStore(machine_a, small_embedder)
+    first = ingest([str(src)], machine_a, small_embedder, store)
+    assert first.added == 4
+    before, sentences_before = snapshot(store), store.sentence_states()
+    new_name = "19_en_eu_2019_statement_budapest_digwatch.txt"
+    shutil.copy(corpus_dir / "digests" / new_name, src / new_name)
+    new_id = doc_id_for(f"src/{new_name}")
+
+    counting = CountingEmbedder(small_embedder)
+    second = ingest([str(src)], machine_b, counting, store)
+    assert (second.adopted, second.unchanged, second.added, second.updated) == (4, 4, 1, 0)
+    assert second.chunks_deleted == 0
+    # only the new file was embedded: its chunks and sentences, nothing of the four others
+    assert counting.texts == second.embedded_chunks + second.embedded_sentences > 0
+    assert second.embedded_chunks == store.doc_states()[new_id][1]
+    after = snapshot(store)
+    assert {k: v for k, v in after.items() if v[1].doc_id != new_id} == before
+    sentences_after = store.sentence_states()
+    assert sentences_after.pop(new_id) == second.embedded_sentences
+    assert sentences_after == sentences_before
+    records = Manifest(manifest_path(machine_b.data_dir), store.collection_name).done()
+    assert set(records) == set(store.doc_states()) and len(records) == 5
+    for doc_id, record in records.items():
+        assert store.doc_states()[doc_id] == (record.content_hash, record.n_chunks)
+        assert record.n_sentences == store.sentence_states().get(doc_id, 0)
+        assert record.source.startswith("src/")
+    assert index_status(machine_b, store).problems == ()
+    # machine A's manifest does not know the new document: it adopts it too, embedding nothing
+    counting.texts = 0
+    third = ingest([str(src)], machine_a, counting, store)
+    assert (third.adopted, third.unchanged, third.chunks_deleted, counting.texts) == (1, 5, 0, 0)
+
+
+def test_partial_rows_unknown_to_the_manifest_are_still_swept(tmp_path, corpus_dir, make_settings) -> None:
+    from fakes import HashEmbedder  # tests/ is on sys.path
+
+    from assistant.types import Chunk, DocMeta
+
+    src = copy_digests(corpus_dir, tmp_path / "src")
+    settings = make_settings()
+    fake = HashEmbedder(dim=32)
+    store = ChunkStore(settings, fake)
+    ingest([str(src)], settings, fake, store)
+
+    def chunks(doc: DocMeta, n: int) -> list[Chunk]:
+        return [Chunk(chunk_id=f"{doc.content_hash}-{i}", doc_id=doc.doc_id, position=i, text=f"text {i}")
+                for i in range(n)]  # fmt: skip
+
+    # two half-overwritten versions of one document (mixed hashes), as concurrent or killed writers leave
+    v1 = DocMeta(doc_id="a" * 16, source="x.txt", title="X", language="en", kind="other", content_hash="h1")
+    v2 = DocMeta(doc_id="a" * 16, source="x.txt", title="X", language="en", kind="other", content_hash="h2")
+    for version in (v1, v2):
+        store.upsert(version, chunks(version, 2), fake.embed_batch(["t", "u"], "document"))
+    # a complete document another ingest job wrote: adopted, not swept
+    other = DocMeta(doc_id="b" * 16, source="y.txt", title="Y", language="en", kind="other",
+                    content_hash="h3")
+    store.upsert(other, chunks(other, 3), fake.embed_batch(["t", "u", "v"], "document"))
+    problems = index_status(settings, store).problems
+    assert len(problems) == 2 and "only partly" in problems[0] and "adopts it" in problems[1]
+
+    again = ingest([str(src)], settings, fake, store)
+    assert (again.adopted, again.unchanged, again.chunks_deleted) == (1, 4, 4)
+    assert store.get_doc("a" * 16) is None
+    kept = store.get_doc("b" * 16)
+    assert kept is not None and len(kept[1]) == 3
+    assert index_status(settings, store).problems == ()

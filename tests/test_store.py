@@ -209,3 +209,30 @@ def test_sentence_vectors_must_belong_to_the_document_and_fit_the_space(store: C
     with pytest.raises(StoreError, match="dimensions"):
         store.upsert(a, make_chunks(a, 1), [axis(0)], {make_chunks(a, 1)[0].chunk_id: [(0, 5, [1.0, 0.0])]})
     assert store.count() == 0 and store.sentence_states() == {}
+
+
+def test_stored_docs_tell_a_complete_write_from_a_partial_one(store: ChunkStore) -> None:
+    a, b = make_doc("a"), make_doc("b")
+    a_chunks = make_chunks(a, 3)
+    store.upsert(a, a_chunks, [axis(i) for i in range(3)], {a_chunks[0].chunk_id: [(0, 7, axis(4))]})
+    store.upsert(b, make_chunks(b, 2), [axis(0), axis(1)])
+    docs = store.stored_docs()
+    assert docs["a"].consistent() and docs["a"].positions == (0, 1, 2) and docs["a"].expected_sentences() == 1
+    assert docs["a"].content_hash == "hash-a" and docs["a"].source == "corpus/press/a.txt"
+    assert docs["b"].consistent() and docs["b"].expected_sentences() == 0
+
+
+def test_summarize_rows_flags_missing_rows_mixed_hashes_and_old_rows() -> None:
+    from assistant.rows import summarize_rows, to_metadata
+
+    doc = make_doc("d")
+    chunks = make_chunks(doc, 3)
+    rows = [to_metadata(doc, c, 3, 5) for c in chunks]
+    assert summarize_rows(rows)["d"].consistent()
+    assert not summarize_rows(rows[:2])["d"].consistent()  # a row missing
+    assert not summarize_rows(rows + rows[:1])["d"].consistent()  # a position twice
+    other = make_doc("d", language="fr")
+    mixed = rows[:2] + [to_metadata(DocMeta(**{**other.__dict__, "content_hash": "new"}), chunks[2], 3, 5)]
+    assert not summarize_rows(mixed)["d"].consistent()
+    old = [{k: v for k, v in r.items() if k != "n_sentences"} for r in rows]
+    assert summarize_rows(old)["d"].consistent() and summarize_rows(old)["d"].expected_sentences() is None
