@@ -36,6 +36,7 @@ class Settings(BaseSettings):
 
     # vector store: embedded under data_dir unless a server URL is given
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000
+    chroma_timeout_s: float = 10.0  # per request to the Chroma server; a hung server fails instead of hanging
 
     # ingestion
     chunk_tokens: int = 320
@@ -77,7 +78,8 @@ class Settings(BaseSettings):
     index_refresh_s: float = 5.0  # how often an app process checks the shared index for finished ingests
 
     @field_validator(
-        "top_k", "candidates", "per_doc_cap", "chunk_tokens", "embedding_batch_size", "history_turns"
+        "top_k", "candidates", "per_doc_cap", "chunk_tokens", "embedding_batch_size", "history_turns",
+        "chroma_timeout_s",
     )
     @classmethod
     def _positive(cls, value: int, info: object) -> int:

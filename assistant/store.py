@@ -49,6 +49,7 @@ class ChunkStore:
         self.collection_name = collection_name_for(embedder.name, embedder.dim)
         self.location = settings.chroma_url or str(settings.chroma_dir)
         self._url = settings.chroma_url
+        self._timeout_s = settings.chroma_timeout_s
         with self._guard():
             client = self._connect(settings)
             # langchain-chroma owns the collection and the search path; we upsert precomputed vectors
@@ -85,7 +86,20 @@ class ChunkStore:
             )
         ssl = url.scheme == "https"
         port = url.port or (443 if ssl else 8000)
-        return chromadb.HttpClient(host=url.hostname, port=port, ssl=ssl, settings=chroma_settings)
+        timeout = httpx.Timeout(settings.chroma_timeout_s)
+        # subtle: chromadb's HTTP client is built with timeout=None and no setting changes it, and its
+        # constructor already talks to the server; ask for a heartbeat first, bounded, so a hung server
+        # fails here, then bound every later request on the client's own httpx session.
+        httpx.get(f"{url.scheme}://{url.netloc}/api/v2/heartbeat", timeout=timeout)
+        client = chromadb.HttpClient(host=url.hostname, port=port, ssl=ssl, settings=chroma_settings)
+        session = getattr(getattr(client, "_server", None), "_session", None)
+        if not isinstance(session, httpx.Client):
+            raise StoreError(
+                "This chromadb version hides its HTTP session, so requests to the index server cannot be "
+                "given a timeout: install chromadb 1.5, the version this release is tested with."
+            )
+        session.timeout = timeout
+        return client
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -94,6 +108,11 @@ class ChunkStore:
             yield
         except StoreError:
             raise
+        except httpx.TimeoutException as exc:
+            raise StoreUnavailable(
+                f"The index server at {self._url} did not answer within {self._timeout_s:g} s: check that it "
+                "is healthy, or raise CA_CHROMA_TIMEOUT_S."
+            ) from exc
         except (httpx.TransportError, ConnectionError) as exc:
             raise self._unavailable() from exc
         except ValueError as exc:

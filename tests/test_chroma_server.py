@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -93,3 +95,60 @@ def test_nothing_listening_is_unavailable(make_settings, small_embedder) -> None
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(StoreUnavailable, match=f"The index server at {url} is unreachable"):
         ChunkStore(make_settings(embedding_model="small", chroma_url=url), small_embedder)
+
+
+@pytest.fixture
+def hung_server():
+    """A loopback TCP server that accepts connections and never answers; yields its URL."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            accepted.append(conn)  # held open, never read from nor written to
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+def test_a_hung_server_fails_within_the_timeout(hung_server, make_settings, small_embedder) -> None:
+    settings = make_settings(embedding_model="small", chroma_url=hung_server, chroma_timeout_s=1.0)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=rf"The index server at {hung_server} did not answer within 1"):
+        ChunkStore(settings, small_embedder)
+    assert time.monotonic() - started < 5
+
+
+def test_a_server_that_hangs_later_fails_within_the_timeout(
+    chroma_server, make_settings, small_embedder
+) -> None:
+    url, proc = chroma_server
+    store = ChunkStore(make_settings(embedding_model="small", chroma_url=url, chroma_timeout_s=1.0),
+                       small_embedder)  # fmt: skip
+    assert store.count() == 0
+    proc.send_signal(signal.SIGSTOP)  # alive, connection accepted by the kernel, never answering
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="did not answer within 1"):
+            store.count()
+        assert time.monotonic() - started < 5
+    finally:
+        proc.send_signal(signal.SIGCONT)
