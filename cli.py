@@ -407,9 +407,10 @@ def _register_transfer(
             out = sys.stderr if args.json else sys.stdout
             if not done.changed:
                 print("repair: nothing to fix", file=out)
-            if done.orphans_removed:
-                print(f"repair: removed {done.chunks_removed} chunks of {len(done.orphans_removed)} "
-                      "documents not in the manifest", file=out)
+            if done.chunks_removed:
+                print(f"repair: removed {done.chunks_removed} rows of partly written documents", file=out)
+            for source in done.adopted:
+                print(f"repair: {source} is complete in the index: recorded here as done", file=out)
             for source in done.remarked_done:
                 print(f"repair: {source} was completely stored: marked done", file=out)
             for source in done.reingest:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.store import ChunkStore
-from ingest.manifest import Manifest, manifest_path
+from ingest.manifest import Manifest, is_whole, manifest_path, reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -16,51 +16,49 @@ logger = logging.getLogger(__name__)
 class RepairReport:
     """What a repair did, and what only a new ingest can fix."""
 
-    orphans_removed: tuple[str, ...]  # doc ids whose rows were in the store but not recorded as done
-    chunks_removed: int
+    chunks_removed: int  # rows of partial writes (a killed run's leftovers) and of broken documents
+    adopted: tuple[str, ...]  # sources complete in the store but unknown here (another machine's ingest)
     remarked_done: tuple[str, ...]  # sources a killed run had fully stored but not yet marked done
     reingest: tuple[str, ...]  # sources whose stored chunks were wrong or missing: run ingest on them
 
     @property
     def changed(self) -> bool:
         """Whether the repair changed the store or the manifest (re-ingest advice alone is no change)."""
-        return bool(self.orphans_removed or self.chunks_removed or self.remarked_done)
+        return bool(self.chunks_removed or self.adopted or self.remarked_done)
 
 
 def repair(data_dir: Path, store: ChunkStore) -> RepairReport:
-    """Drop orphan and partial rows, re-mark fully stored documents done, list what must be re-ingested."""
+    """Re-mark fully stored documents done, adopt complete unknown ones, drop partial rows, list re-ingests.
+
+    subtle: the store is the source of truth (several machines may ingest into one server), so rows this
+    manifest does not know are adopted when they form a complete document, never deleted for that alone.
+    """
     manifest = Manifest(manifest_path(data_dir), store.collection_name)
-    totals = store.doc_totals()
     sentences = store.sentence_states()
-    orphans: list[str] = []
+
+    def whole(doc_id: str, content_hash: str) -> bool:
+        doc = store.stored_docs().get(doc_id)
+        return doc is not None and doc.content_hash == content_hash and is_whole(
+            store, doc, sentences.get(doc_id, 0))
+
     remarked: list[str] = []
-    reingest: list[str] = []
-    removed = 0
-    # a run killed between the sentence write and the chunk write leaves sentence rows only
-    for doc_id in sorted(set(totals) | set(sentences)):
-        if doc_id not in manifest.records:
-            removed += store.delete_doc(doc_id)
-            orphans.append(doc_id)
     for doc_id, record in sorted(manifest.records.items(), key=lambda kv: kv[1].source):
-        content_hash, stored, expected = totals.get(doc_id, ("", 0, 0))
-        whole = stored == expected > 0 and content_hash == record.content_hash
-        if whole and record.state == "pending":
-            # subtle: all chunks carry the manifest's hash and their own count matches: the run died after
-            # the upsert and before mark_done, so the document is complete and can be marked done as is.
-            manifest.records[doc_id] = replace(record, state="done", n_chunks=stored,
-                                               n_sentences=sentences.get(doc_id, 0))
-            manifest.save()
+        if record.state == "pending" and whole(doc_id, record.content_hash):
+            # the run died after the upsert and before mark_done: the document is complete as stored
+            stored = store.stored_docs()[doc_id]
+            manifest.mark_done(doc_id, len(stored.positions), sentences.get(doc_id, 0))
             remarked.append(record.source)
-        elif whole and record.n_chunks != stored:
-            manifest.records[doc_id] = replace(record, n_chunks=stored)
-            manifest.save()
-            remarked.append(record.source)
-        elif not whole:
+    known = set(manifest.records)
+    removed, _ = reconcile(store, manifest)  # adopts complete unknown documents, sweeps partial rows
+    adopted = sorted(manifest.records[d].source for d in set(manifest.records) - known)
+    reingest: list[str] = []
+    for doc_id, record in sorted(manifest.records.items(), key=lambda kv: kv[1].source):
+        if record.state == "done" and not whole(doc_id, record.content_hash):
             removed += store.delete_doc(doc_id)
-            if record.state != "pending":
-                manifest.mark_pending(record)  # the next ingest of this source rewrites it
+            manifest.mark_pending(record)  # the next ingest of this source rewrites it
+        if manifest.records[doc_id].state == "pending":
             reingest.append(record.source)
-    if orphans or reingest or remarked:
-        logger.info("repair: %d orphans removed, %d re-marked, %d to re-ingest", len(orphans), len(remarked),
-                    len(reingest))
-    return RepairReport(tuple(orphans), removed, tuple(remarked), tuple(reingest))
+    if removed or adopted or remarked or reingest:
+        logger.info("repair: %d rows removed, %d adopted, %d re-marked, %d to re-ingest", removed,
+                    len(adopted), len(remarked), len(reingest))
+    return RepairReport(removed, tuple(adopted), tuple(remarked), tuple(reingest))

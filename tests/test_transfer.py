@@ -102,7 +102,7 @@ def test_import_refuses_another_embedding_model(
         import_index(ChunkStore(other, HashEmbedder(64)), other.data_dir, tmp_path, "hash-embedder-64")
 
 
-def test_repair_drops_orphans_remarks_complete_documents_and_names_what_to_reingest(
+def test_repair_adopts_complete_unknown_documents_remarks_and_names_what_to_reingest(
     tmp_path: Path, corpus_dir: Path, make_settings: Callable[..., Settings]
 ) -> None:
     src = tmp_path / "src"
@@ -121,7 +121,7 @@ def test_repair_drops_orphans_remarks_complete_documents_and_names_what_to_reing
     from dataclasses import replace
 
     manifest.mark_pending(replace(second, content_hash="0" * 64))
-    # rows of a document the manifest never heard of
+    # a complete document another machine ingested: this manifest never heard of it
     stray = DocMeta(doc_id="feedfacefeedface", source="gone.txt", title="Gone", language="en", kind="other",
                     content_hash="h")
     store.upsert(stray, [Chunk(chunk_id="s1", doc_id=stray.doc_id, position=0, text="stray text")],
@@ -129,10 +129,11 @@ def test_repair_drops_orphans_remarks_complete_documents_and_names_what_to_reing
     assert len(index_status(settings, store).problems) == 3
 
     done = repair(settings.data_dir, store)
-    assert done.orphans_removed == ("feedfacefeedface",)
+    assert done.adopted == ("gone.txt",)
     assert done.remarked_done == (first.source,)
     assert done.reingest == (second.source,)
-    assert store.get_doc(second.doc_id) is None and store.get_doc(stray.doc_id) is None
+    assert done.chunks_removed > 0  # the old version of `second`
+    assert store.get_doc(second.doc_id) is None and store.get_doc(stray.doc_id) is not None
     problems = index_status(settings, store).problems
     assert problems == (f"{second.source} was interrupted while ingesting: run ingest on it again.",)
     second_pass = repair(settings.data_dir, store)
