@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.citations import ContextItem, citation_for
+from assistant.cues import HOW_MANY, QUANTITIES, answer_cue
 from assistant.embeddings import Embedder
+from assistant.followup import own_part
 from assistant.lexical import tokenize
 from assistant.phrases import Phrases
 from assistant.references import UNCC, parse_article_refs, treaty_of
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 # below which the materials do not answer the question. 0 in Settings means "use this table".
 DEFAULT_ABSTAIN = {"multilingual-e5-small": 0.80, "multilingual-e5-base": 0.80, "embeddinggemma-300m": 0.40}
 FALLBACK_ABSTAIN = 0.5
+# How far below the threshold the best *sentence* may be when its chunk passed: a sentence is a shorter
+# text than a chunk, and EmbeddingGemma scores it lower (measured on the core set: an answerable French
+# question with chunk 0.489 had its best sentence at 0.331).
+SENTENCE_MARGIN = {"embeddinggemma-300m": 0.10}
 UNCC_ARTICLES_PRESENT = 15  # only Articles 1-15 of the UN Convention are in the corpus
 MIN_SENTENCE_CHARS = 25  # shorter sentences are headings or fragments, not answers
 
@@ -41,27 +46,8 @@ class SentenceVectors(Protocol):
         self, chunk_ids: Sequence[str]
     ) -> Mapping[str, Sequence[tuple[int, int, Sequence[float]]]]: ...
 
-# Quantities the sources disagree on, and how each language names the counted thing.
-_QUANTITIES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
-    # key: (question mentions it, a sentence states it: number then the noun)
-    "articles": (
-        re.compile(r"articles?|artículos?|điều|стат[ьеяий]|ماد|مواد|条", re.I),
-        re.compile(r"(\d+)\s+(?:articles|artículos|điều(?: khoản)?|стат[ьеяий]+|مادة|条)", re.I),
-    ),
-    "signatories": (
-        re.compile(r"sign|ký|firm|подпис|وقع|签", re.I),
-        re.compile(
-            r"((?:nearly|almost|more than|over|about|gần|hơn|khoảng|plus de|près de|presque|quelque)\s+)?"
-            r"(\d+)\s+(?:\w+\s+)?(?:countries|states|nations|signatories|pays|États|quốc gia|nước|países)",
-            re.I,
-        ),
-    ),
-}
 
-
-# A conflict is only worth showing when the question asks for a figure.
-_HOW_MANY = re.compile(r"how many|number of|combien|nombre de|bao nhiêu|mấy|cu[aá]nt[oa]s|n[uú]mero de"
-                       r"|сколько|число|كم|عدد|多少|几", re.I)
+CUE_BONUS = 0.05  # a sentence with the kind of fact asked for beats a near-equal one without it
 
 
 @dataclass(frozen=True)
@@ -88,7 +74,7 @@ class ExtractiveAnswerer:
     """Answer by quoting 2-4 source sentences, each cited; say when sources disagree or say nothing."""
 
     def __init__(self, embedder: Embedder, phrases: Phrases, abstain_threshold: float = 0.0,
-                 max_chunks: int = 6, max_sentences: int = 24, max_picks: int = 3,
+                 max_chunks: int = 6, max_sentences: int = 160, max_picks: int = 3,
                  sentences: SentenceVectors | None = None) -> None:
         if max_picks <= 0 or max_chunks <= 0 or max_sentences <= 0:
             raise ValueError("max_picks, max_chunks and max_sentences must be greater than 0.")
@@ -98,6 +84,7 @@ class ExtractiveAnswerer:
         self.phrases = phrases
         self.threshold = abstain_threshold or DEFAULT_ABSTAIN.get(embedder.name, FALLBACK_ABSTAIN)
         self.max_chunks, self.max_sentences, self.max_picks = max_chunks, max_sentences, max_picks
+        self.sentence_margin = SENTENCE_MARGIN.get(embedder.name, 0.05)
 
     def answer(self, question: str, language: str, items: Sequence[ContextItem]) -> Draft:
         """Compose a cited answer from `items` in the question's language, or abstain."""
@@ -108,23 +95,26 @@ class ExtractiveAnswerer:
             # subtle: press sentences near "Article 40" are not its text; never let them pass for it
             return self.abstain(language, items, missing)
         candidates = self._score(question, language, items)
-        if not candidates or candidates[0].cosine < self.threshold - 0.05:
+        if not candidates or candidates[0].cosine < self.threshold - self.sentence_margin:
             return self.abstain(language, items, missing)
         picks = _pick(candidates, self.max_picks)
-        parts = [self.phrases.get(language, "uncc_partial", article=missing)] if missing else []
-        parts.append(self.phrases.get(language, "lead_in"))
+        intro = [self.phrases.get(language, "uncc_partial", article=missing)] if missing else []
+        intro.append(self.phrases.get(language, "lead_in"))
         cited: dict[int, Citation] = {}
+        quotes = []
         for cand in picks:
-            parts.append(f"{cand.text} [{cand.item.n}]")
+            quotes.append(f"{cand.text} [{cand.item.n}]")
             cited.setdefault(cand.item.n, citation_for(cand.item, cand.text))
+        # subtle: the lead-in gets a line of its own, so the answer's own words (in the question's
+        # language) are not read together with quotes in the sources' languages
+        text = " ".join(intro) + "\n" + " ".join(quotes)
         conflict = _conflict(question, picks, _all_sentences(items))
         if conflict:
             sides = []
             for value, cand in conflict:
                 sides.append(f"{value} [{cand.item.n}]")
                 cited.setdefault(cand.item.n, citation_for(cand.item, cand.text))
-            parts.append("\n\n" + self.phrases.get(language, "conflict", values="; ".join(sides)))
-        text = " ".join(parts).replace(" \n\n", "\n\n")
+            text += "\n\n" + self.phrases.get(language, "conflict", values="; ".join(sides))
         return Draft(text=text, citations=tuple(cited[n] for n in sorted(cited)), abstained=False)
 
     def below_threshold(self, items: Sequence[ContextItem]) -> bool:
@@ -155,6 +145,8 @@ class ExtractiveAnswerer:
         # caches the retriever's vector of this very question, so this costs nothing
         qvec = self.embedder.embed_batch([question], "query")[0]
         q_terms = set(tokenize(question, language))
+        # subtle: a follow-up's appended context keeps its own question word ("When was ...?")
+        cue = answer_cue(own_part(question))
         out = []
         for (item, start, end), vec in zip(pool, svecs, strict=True):
             sentence = item.hit.chunk.text[start:end]
@@ -162,6 +154,8 @@ class ExtractiveAnswerer:
             terms = set(tokenize(sentence, item.hit.doc.language))
             overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
             score = cosine + 0.15 * overlap + 0.03 / item.n
+            if cue is not None and cue.search(sentence):
+                score += CUE_BONUS
             out.append(_Candidate(item, sentence, score, cosine))
         return sorted(out, key=lambda c: c.score, reverse=True)
 
@@ -220,8 +214,9 @@ def _pick(candidates: list[_Candidate], max_picks: int) -> list[_Candidate]:
 
 
 def _similar(a: str, b: str) -> bool:
+    """True when most words of the shorter sentence are in the other: it repeats it (often paraphrased)."""
     ta, tb = set(tokenize(a)), set(tokenize(b))
-    return bool(ta and tb) and len(ta & tb) / len(ta | tb) > 0.6
+    return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) >= 0.7
 
 
 def _all_sentences(items: Sequence[ContextItem]) -> list[_Candidate]:
@@ -238,9 +233,9 @@ def _conflict(question: str, picks: list[_Candidate],
     """Sides of a disagreement on a quantity the question asks about, one sentence per distinct value."""
     # every retrieved sentence may hold a side: the question already names the quantity
     relevant = picks + [c for c in candidates if c not in picks]
-    if not _HOW_MANY.search(question):
+    if not HOW_MANY.search(question):
         return []
-    for asked, stated in _QUANTITIES.values():
+    for asked, stated in QUANTITIES.values():
         if not asked.search(question):
             continue
         sides: dict[str, tuple[str, _Candidate]] = {}

@@ -12,7 +12,7 @@ from assistant.types import Turn
 _LEANING = re.compile(
     r"^\s*(?:and|what about|how about|et|mais|y|pero|và|còn|thế còn|а|и|و|那|还有)\b"
     r"|\b(?:it|its|they|them|this one|that one|the same|il|elle|celle-ci|celui-ci|ce texte|le même"
-    r"|lo|la misma|ella|nó|điều đó|văn bản đó|thì sao|она|он|её|его|это)\b|它|其|呢",
+    r"|lo|la misma|ella|nó|họ|chúng|điều đó|văn bản đó|thì sao|она|он|её|его|это)\b|它|其|呢",
     re.IGNORECASE,
 )
 # Named subjects: a question naming one stands on its own.
@@ -50,3 +50,11 @@ def rewrite_followup(question: str, history: Sequence[Turn]) -> str:
         context = _ARTICLE_PHRASE.sub("", context)
         context = re.sub(r"\s{2,}", " ", context).strip()
     return f"{question.strip()} ({context})"
+
+
+def own_part(standalone: str) -> str:
+    """The user's own words of a question made by `rewrite_followup` (the part before the context)."""
+    # subtle: the first " (" when the text ends with ")": the earlier question may hold parentheses too,
+    # and the user's question words come first anyway
+    head, sep, _ = standalone.partition(" (")
+    return head if sep and standalone.endswith(")") and head else standalone

@@ -11,9 +11,10 @@ from fakes import HashEmbedder
 from assistant.chat import Assistant, answer_to_json
 from assistant.citations import ContextItem
 from assistant.config import PROJECT_ROOT, Settings
+from assistant.cues import answer_cue
 from assistant.errors import InputError, LLMError
 from assistant.extractive import ExtractiveAnswerer
-from assistant.followup import is_followup, rewrite_followup
+from assistant.followup import is_followup, own_part, rewrite_followup
 from assistant.phrases import load_phrases
 from assistant.types import Chunk, DocMeta, Filters, Hit, Turn
 
@@ -171,3 +172,31 @@ def test_phrases_are_complete_for_every_language(tmp_path: Path) -> None:
     from assistant.errors import PromptError
     with pytest.raises(PromptError, match="Missing phrases for 'en'.*conflict"):
         load_phrases(tmp_path)
+
+
+def test_extractive_lead_in_has_its_own_line(build: Callable[..., Assistant]) -> None:
+    # the lead-in is in the question's language; the quotes below it are in the sources' languages
+    # (the fake detector says "fr" for "quand"; the hashed-words embedder needs the passage's words)
+    answer = build(None).answer("Quand: the Convention enters into force 90 days after ratification?")
+    lead_in, _, quotes = answer.answer.partition("\n")
+    assert lead_in == "D'après les documents :" and "[1]" in quotes
+
+
+@pytest.mark.parametrize("question, sentence, holds", [
+    ("How many articles does it have?", "It has 68 articles.", True),
+    ("¿Cuántos artículos tiene la Convención?", "Seventy-two states signed.", True),
+    ("How many states signed?", "Viet Nam hosted the ceremony.", False),
+    ("Quand la Convention entre-t-elle en vigueur ?", "90 days after the 40th ratification.", True),
+    ("Khi nào Công ước có hiệu lực?", "Công ước được ký ngày 25 tháng 10.", True),
+    ("When was it adopted?", "It was adopted by consensus.", False),
+])
+def test_answer_cue(question: str, sentence: str, holds: bool) -> None:
+    cue = answer_cue(question)
+    assert cue is not None and bool(cue.search(sentence)) is holds
+
+
+def test_answer_cue_reads_the_users_words_of_a_followup() -> None:
+    assert answer_cue("Who signed it?") is None
+    standalone = rewrite_followup("and who signed it?", [Turn("user", "When was the UN Convention signed?")])
+    assert own_part(standalone) == "and who signed it?" and answer_cue(own_part(standalone)) is None
+    assert own_part("What does it say (if anything)?") == "What does it say (if anything)?"
