@@ -49,7 +49,7 @@ _DOC_TREATY: list[tuple[str, re.Pattern[str]]] = [
     (UNCC, re.compile(r"united nations convention against cybercrime|un convention against cybercrime|uncc"
                       r"|الامم المتحده")),
 ]
-_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {ch: i for i, ch in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 
 
 @dataclass(frozen=True)
@@ -66,19 +66,21 @@ def _normalize(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold().translate(_ARABIC_DIGITS).replace("’", "'")
 
 
-def _chinese_number(text: str) -> int:
-    """Chinese numerals up to 999 ("十六" -> 16, "二十一" -> 21)."""
-    total, current = 0, 0
+def chinese_number(text: str) -> int:
+    """Value of a Chinese numeral below 1000 (十六 -> 16, 二十 -> 20) or of plain digits."""
+    if text.isdigit():
+        return int(text)
+    total, digit = 0, 0
     for ch in text:
-        if ch in _CN_DIGITS:
-            current = _CN_DIGITS[ch]
+        if ch == "百":
+            total += (digit or 1) * 100
+            digit = 0
         elif ch == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif ch == "百":
-            total += (current or 1) * 100
-            current = 0
-    return total + current
+            total += (digit or 1) * 10
+            digit = 0
+        else:
+            digit = _CN_DIGITS.get(ch, 0)
+    return total + digit
 
 
 def _article_number(raw: str) -> str:
@@ -86,7 +88,7 @@ def _article_number(raw: str) -> str:
         return str(int(raw))
     if re.fullmatch(_FIRST, raw):
         return "1"
-    return str(_chinese_number(raw))
+    return str(chinese_number(raw))
 
 
 _UN_ACRONYM = re.compile(r"\bUN\b")  # case-sensitive: French and Spanish "un" is an article

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from assistant.references import chinese_number
+
 BlockKind = Literal["preamble", "heading", "body", "closing"]
 Level = Literal["chapter", "section", "title", "article"]
 
@@ -60,7 +62,6 @@ _ZH_HEADING = re.compile(
 _ZH_LEVEL: dict[str, Level] = {
     "章": "chapter", "节": "section", "節": "section", "条": "article", "條": "article",
 }
-_ZH_DIGITS = {ch: i for i, ch in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 
 # Numbered paragraphs: "1. ", "1 Each", "(1)", "1)", "1 - ", "١." ; lettered items stay in their paragraph.
 _PARAGRAPH = re.compile(
@@ -84,23 +85,6 @@ def to_roman(n: int) -> str:
             out.append(letters)
             n -= value
     return "".join(out)
-
-
-def _zh_number(text: str) -> int:
-    """Value of a Chinese numeral below 1000 (十六 -> 16, 二十 -> 20) or of plain digits."""
-    if text.isdigit():
-        return int(text)
-    total, digit = 0, 0
-    for ch in text:
-        if ch == "百":
-            total += (digit or 1) * 100
-            digit = 0
-        elif ch == "十":
-            total += (digit or 1) * 10
-            digit = 0
-        else:
-            digit = _ZH_DIGITS.get(ch, 0)
-    return total + digit
 
 
 def normalize_number(raw: str, level: Level) -> str:
@@ -135,7 +119,7 @@ def parse_heading(line: str) -> Heading | None:
     zh = _ZH_HEADING.match(line)
     if zh:
         level = _ZH_LEVEL[zh.group("kw")]
-        value = _zh_number(zh.group("num"))
+        value = chinese_number(zh.group("num"))
         number = to_roman(value) if level == "chapter" and not zh.group("num").isdigit() else str(value)
         return Heading(level, number, (zh.group("title") or "").strip(), max(zh.start("title"), 0))
     m = _HEADING.match(line)
