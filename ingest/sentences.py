@@ -86,12 +86,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
             cuts.append(j)
             begin = j
         i = j
-    spans = []
-    for a, b in zip([start, *cuts], [*cuts, end], strict=True):
-        a, b = _strip(text, a, b)
-        if b > a:
-            spans.append((a, b))
-    return spans
+    return _pieces(text, start, cuts, end)
 
 
 def _ends_sentence(text: str, punct: int, after: int, end: int) -> bool:
@@ -109,6 +104,11 @@ def _ends_sentence(text: str, punct: int, after: int, end: int) -> bool:
 def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Spans of text[start:end] cut after clause punctuation (; : , ، ؛ ，), for over-long sentences."""
     cuts = [m.end() for m in _CLAUSE.finditer(text, start, end)]
+    return _pieces(text, start, cuts, end)
+
+
+def _pieces(text: str, start: int, cuts: list[int], end: int) -> list[tuple[int, int]]:
+    """The non-empty, whitespace-trimmed spans between start, each cut and end."""
     spans = []
     for a, b in zip([start, *cuts], [*cuts, end], strict=True):
         a, b = _strip(text, a, b)
