@@ -263,6 +263,7 @@ def extract_pdf(raw: bytes, what: str) -> Extracted:
 def extract_docx(raw: bytes, what: str) -> Extracted:
     """Word document: paragraphs and tables in reading order, one block per paragraph."""
     import zipfile
+    import zlib
 
     import docx
     from docx.table import Table
@@ -270,7 +271,8 @@ def extract_docx(raw: bytes, what: str) -> Extracted:
 
     try:
         document = docx.Document(io.BytesIO(raw))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    # subtle: a damaged deflate stream raises zlib.error and damaged XML an lxml SyntaxError subclass
+    except (zipfile.BadZipFile, zlib.error, EOFError, SyntaxError, KeyError, ValueError, OSError) as exc:
         raise IngestError(
             f"{what}: corrupt or unreadable DOCX ({type(exc).__name__}); re-save it from Word."
         ) from None

@@ -116,3 +116,11 @@ def check_chunks(text: str) -> None:
 @given(text=legal_text | st.text(max_size=2000))
 def test_structure_parser_and_chunker_on_random_legal_text(text: str) -> None:
     check_chunks(text)
+
+
+def test_docx_with_a_damaged_deflate_stream_is_a_one_line_error() -> None:
+    # regression: a zeroed byte inside a compressed part used to escape as zlib.error
+    raw = bytearray(sample_docx())
+    raw[495] = 0
+    with pytest.raises(IngestError, match="corrupt or unreadable DOCX"):
+        extract_docx(bytes(raw), "damaged.docx")
