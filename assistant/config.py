@@ -48,7 +48,14 @@ class Settings(BaseSettings):
     top_k: int = 8
     candidates: int = 40
     per_doc_cap: int = 2
+    # how dense and BM25 results are combined: "convex" weighs normalized scores (dense_weight for
+    # dense, the rest for BM25); "rrf" is reciprocal rank fusion with constant rrf_k
+    fusion: Literal["convex", "rrf"] = "convex"
+    dense_weight: float = Field(default=0.7, ge=0.0, le=1.0)
     rrf_k: int = 60
+    # share of the question's similarity to each language's mean vector taken off that language's
+    # chunks (language-mean centering); 0 ranks raw cosines, where same-language passages win
+    language_centering: float = Field(default=0.5, ge=0.0, le=1.0)
 
     # answers
     mode: Literal["extractive", "llm"] = "extractive"

@@ -1,11 +1,14 @@
-"""Hybrid retrieval: dense + BM25 fused by reciprocal rank, article references, diversity, filters."""
+"""Hybrid retrieval: dense + BM25 fused (score-convex or reciprocal rank), articles, diversity, filters."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
+
+import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import InputError
@@ -19,7 +22,10 @@ if TYPE_CHECKING:
     from assistant.embeddings import Embedder
     from assistant.store import ChunkStore
 
-__all__ = ["Retriever", "parse_article_refs", "ArticleRef", "rrf", "interleave", "diversify", "doc_matches"]
+__all__ = [
+    "Retriever", "parse_article_refs", "ArticleRef", "rrf", "convex", "interleave", "diversify",
+    "doc_matches",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +42,30 @@ def rrf(rankings: Iterable[Sequence[str]], k: int) -> dict[str, float]:
     for ranking in rankings:
         for rank, item in enumerate(ranking, start=1):
             fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+def convex(
+    dense: Sequence[tuple[str, float]], lexical: Sequence[tuple[str, float]], dense_weight: float
+) -> dict[str, float]:
+    """Convex combination of scores in [0, 1]: dense min-max normalized, BM25 divided by its best.
+
+    Unlike rank fusion it keeps how far apart the scores are: a passage far ahead on meaning is not
+    overtaken by one that is middling on both lists (the common cross-lingual case, where BM25 only
+    matches shared names and numbers).
+    """
+    fused: dict[str, float] = {}
+    if dense:
+        values = [score for _, score in dense]
+        low, span = min(values), (max(values) - min(values)) or 1.0
+        weight = dense_weight if lexical else 1.0
+        for item, score in dense:
+            fused[item] = weight * (score - low) / span
+    if lexical:
+        best = max(score for _, score in lexical) or 1.0
+        weight = 1.0 - dense_weight if dense else 1.0
+        for item, score in lexical:
+            fused[item] = fused.get(item, 0.0) + weight * score / best
     return fused
 
 
@@ -131,6 +161,7 @@ class Retriever:
         self._chunks: dict[str, tuple[Chunk, DocMeta]] = {}
         self._by_article: dict[str, list[str]] = {}
         self._by_language: dict[str, set[str]] = {}
+        self._centroids: dict[str, np.ndarray] = {}
         self._indexed = -1  # store.count() when the lexical index was built
 
     def refresh(self) -> None:
@@ -146,6 +177,10 @@ class Retriever:
             (cid, chunk.embed_text(), doc.language) for cid, (chunk, doc) in chunks.items()
         )
         self._chunks, self._by_article, self._by_language = chunks, by_article, by_language
+        self._centroids = {
+            language: np.asarray(mean, dtype=np.float32)
+            for language, mean in self.store.language_centroids().items()
+        }
         self._indexed = len(chunks)
         logger.info("lexical index rebuilt: %d chunks, %d articles", len(chunks), len(by_article))
 
@@ -155,6 +190,45 @@ class Retriever:
             self.refresh()
         assert self._index is not None
         return self._index
+
+    def _dense_candidates(
+        self, query_vector: Sequence[float], n: int, filters: Filters
+    ) -> list[tuple[Chunk, DocMeta, float]]:
+        """Nearest chunks: in hybrid mode n per language, so a language the model ranks low still competes."""
+        languages = filters.languages or tuple(sorted(self._by_language))
+        if self.mode != "hybrid" or len(languages) <= 1:
+            return self.store.dense_search(query_vector, n * DENSE_OVERFETCH, filters)
+        found: list[tuple[Chunk, DocMeta, float]] = []
+        for language in languages:
+            found += self.store.dense_search(
+                query_vector, n, dataclasses.replace(filters, languages=(language,))
+            )
+        return found
+
+    def _language_offsets(self, query_vector: Sequence[float]) -> dict[str, float]:
+        """language -> what to take off a chunk's cosine: the centering share of the language mean."""
+        weight = self.settings.language_centering
+        if weight == 0 or not self._centroids:
+            return {}
+        query = np.asarray(query_vector, dtype=np.float32)
+        return {language: weight * float(query @ mean) for language, mean in self._centroids.items()}
+
+    def _lexical(self, question: str, n: int, filters: Filters) -> list[tuple[str, float]]:
+        """BM25 ranking: one over all chunks for convex fusion, per language interleaved for RRF."""
+        assert self._index is not None
+        language = detect_language(question)
+        allowed = self._allowed(filters)
+        if self.settings.fusion == "convex":
+            # BM25 meets another language only through shared names and numbers, so those hits score
+            # low against the best same-language match and weigh little once scores are normalized.
+            return self._index.search(question, n, allowed, language=language)
+        # subtle: ranks carry no score, so in RRF one ranking would be all same-language hits; each
+        # language ranks its own chunks and they are interleaved.
+        per_language = [
+            self._index.search(question, n, ids if allowed is None else ids & allowed, language=language)
+            for ids in self._by_language.values()
+        ]
+        return interleave(per_language, n)
 
     def _allowed(self, filters: Filters) -> set[str] | None:
         if filters == Filters():
@@ -168,50 +242,44 @@ class Retriever:
             raise InputError(f"k must be greater than 0. Currently, k is {k}.")
         if not question.strip():
             return []
-        index = self._ensure_index()
+        self._ensure_index()
         n = self.settings.candidates
         cosines: dict[str, float] = {}
         found: dict[str, tuple[Chunk, DocMeta]] = {}
-        rankings: list[list[str]] = []
-        dense_ranks: dict[str, int] = {}
-        lexical_ranks: dict[str, int] = {}
+        dense: list[tuple[str, float]] = []
+        lexical: list[tuple[str, float]] = []
 
         if self.mode != "lexical":
             query_vector = self.embedder.embed_batch([question], "query")[0]
-            by_language: dict[str, list[tuple[str, float]]] = {}
-            for chunk, doc, cosine in self.store.dense_search(query_vector, n * DENSE_OVERFETCH, filters):
+            for chunk, doc, cosine in self._dense_candidates(query_vector, n, filters):
                 if doc_matches(doc, filters):
                     cosines[chunk.chunk_id] = cosine
                     found[chunk.chunk_id] = (chunk, doc)
-                    by_language.setdefault(doc.language, []).append((chunk.chunk_id, cosine))
+            adjusted = cosines
             if self.mode == "hybrid":
                 # subtle: the model scores same-language pairs ~0.07 higher, so a French question would
-                # only see French passages; each language's own ranking takes turns instead.
-                dense = interleave(list(by_language.values()), n)
-            else:
-                dense = sorted(cosines.items(), key=lambda item: -item[1])[:n]
-            dense_ranks = {cid: rank for rank, (cid, _) in enumerate(dense, start=1)}
-            rankings.append(list(dense_ranks))
-
+                # only see French passages. Language-mean centering takes that share out: each chunk
+                # loses a part of the question's similarity to its language's mean vector.
+                offsets = self._language_offsets(query_vector)
+                adjusted = {
+                    cid: cosine - offsets.get(found[cid][1].language, 0.0) for cid, cosine in cosines.items()
+                }
+            dense = sorted(adjusted.items(), key=lambda item: (-item[1], item[0]))[:n]
         if self.mode != "dense":
-            language = detect_language(question)
-            allowed = self._allowed(filters)
-            # subtle: BM25 only meets another language through shared names and numbers, so one ranking
-            # is all same-language hits; each language ranks its own chunks and they are interleaved.
-            per_language = [
-                index.search(question, n, ids if allowed is None else ids & allowed, language=language)
-                for ids in self._by_language.values()
-            ]
-            lexical = interleave(per_language, n)
-            lexical_ranks = {cid: rank for rank, (cid, _) in enumerate(lexical, start=1)}
-            rankings.append(list(lexical_ranks))
+            lexical = self._lexical(question, n, filters)
 
-        scores = rrf(rankings, self.settings.rrf_k)
+        if self.settings.fusion == "convex":
+            scores, ceiling = convex(dense, lexical, self.settings.dense_weight), 1.0
+        else:
+            scores = rrf([[cid for cid, _ in r] for r in (dense, lexical) if r], self.settings.rrf_k)
+            ceiling = 2.0 / (self.settings.rrf_k + 1)
+        dense_ranks = {cid: rank for rank, (cid, _) in enumerate(dense, start=1)}
+        lexical_ranks = {cid: rank for rank, (cid, _) in enumerate(lexical, start=1)}
         exempt: set[str] = set()
         if self.mode == "hybrid":
             # article references are first-class: the named article joins the list even if neither
-            # search found it, above anything found only by similarity.
-            boost = 2.0 / (self.settings.rrf_k + 1)
+            # search found it, above anything found only by similarity (the best fused score possible).
+            boost = ceiling
             named = article_matches(parse_article_refs(question), self._chunks, self._by_article)
             for cid, strength in named.items():
                 if doc_matches(self._chunks[cid][1], filters):

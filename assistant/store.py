@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import chromadb
 import httpx
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 from langchain_chroma import Chroma
@@ -235,6 +236,29 @@ class ChunkStore:
             if len(ids) < _PAGE:
                 return
             offset += _PAGE
+
+    def language_centroids(self) -> dict[str, list[float]]:
+        """language -> mean of its chunk vectors (the direction every text in that language shares)."""
+        sums: dict[str, np.ndarray] = {}
+        counts: dict[str, int] = {}
+        offset = 0
+        while True:
+            with self._guard():
+                page = self._collection.get(
+                    include=["metadatas", "embeddings"], limit=_PAGE, offset=offset  # type: ignore[list-item]
+                )
+            metas = page.get("metadatas") or []
+            if metas:
+                vectors = np.asarray(page.get("embeddings"), dtype=np.float64)
+                languages = [str((meta or {}).get("language", "")) for meta in metas]
+                for language in set(languages):
+                    rows = [i for i, lang in enumerate(languages) if lang == language]
+                    sums[language] = sums.get(language, 0.0) + vectors[rows].sum(axis=0)
+                    counts[language] = counts.get(language, 0) + len(rows)
+            if len(page["ids"]) < _PAGE:
+                break
+            offset += _PAGE
+        return {language: (total / counts[language]).tolist() for language, total in sums.items()}
 
     def doc_states(self) -> dict[str, tuple[str, int]]:
         """doc_id -> (content_hash, number of chunks stored) for every document in the store."""

@@ -212,6 +212,8 @@ def run_eval(
     config = {
         "embedding_model": settings.embedding_model, "answer_mode": settings.mode, "top_k": settings.top_k,
         "candidates": settings.candidates, "chunk_tokens": settings.chunk_tokens,
+        "fusion": settings.fusion, "dense_weight": settings.dense_weight,
+        "language_centering": settings.language_centering,
         "collection": index.store.collection_name,
         # relative to the project, so a committed baseline names no machine's folders
         "inputs": [p if "://" in p else os.path.relpath(p, PROJECT_ROOT) for p in inputs],

@@ -13,6 +13,7 @@ from assistant.references import BUDAPEST, PROTOCOL, UNCC, ArticleRef, treaty_of
 from assistant.retrieval import (
     Retriever,
     article_matches,
+    convex,
     diversify,
     doc_matches,
     interleave,
@@ -45,6 +46,23 @@ def test_rrf_sums_reciprocal_ranks() -> None:
     assert fused["b"] == pytest.approx(1 / 62 + 1 / 61)
     assert fused["a"] == pytest.approx(1 / 61)
     assert max(fused, key=fused.__getitem__) == "b"
+
+
+def test_convex_fusion_keeps_score_gaps_that_ranks_lose() -> None:
+    # "far" is far ahead on meaning and unknown to BM25; "mid" is second on both lists
+    dense = [("far", 0.62), ("mid", 0.41), ("low", 0.40)]
+    lexical = [("noise", 3.0), ("mid", 2.9)]
+    fused = convex(dense, lexical, dense_weight=0.7)
+    assert max(fused, key=fused.__getitem__) == "far"
+    assert fused["far"] == pytest.approx(0.7)
+    assert fused["mid"] == pytest.approx(0.7 * 0.01 / 0.22 + 0.3 * 2.9 / 3.0)
+    assert fused["noise"] == pytest.approx(0.3)
+    assert max(rrf([[i for i, _ in dense], [i for i, _ in lexical]], 60).items(), key=lambda t: t[1])[0] == "mid"
+    # one list alone takes the whole weight, so single-mode scores stay in [0, 1]
+    assert convex(dense, [], 0.7)["far"] == pytest.approx(1.0)
+    assert convex([], lexical, 0.7) == {"noise": 1.0, "mid": pytest.approx(2.9 / 3.0)}
+    assert convex([("only", 0.3)], [], 0.7) == {"only": 0.0}
+    assert convex([], [], 0.7) == {}
 
 
 def test_interleave_gives_each_list_its_turn() -> None:
@@ -248,6 +266,32 @@ def test_filters_restrict_every_hit(retriever: Retriever) -> None:
 
 
 @pytest.mark.slow
+def test_language_centering_lets_other_languages_compete(retriever: Retriever) -> None:
+    # a Vietnamese question whose answer is in French and English press: without centering the
+    # Vietnamese ceremony reports fill the dense list
+    question = "Những công ty công nghệ nào chỉ trích công ước vì rủi ro cho các nhà nghiên cứu bảo mật?"
+    raw = retriever.settings.model_copy(update={"language_centering": 0.0, "fusion": "convex"})
+    centered = retriever.settings.model_copy(update={"language_centering": 0.5, "fusion": "convex"})
+    store, embedder = retriever.store, retriever.embedder
+
+    def other_languages(settings: object) -> int:
+        hits = Retriever(store, embedder, settings, mode="hybrid").search(question, k=10)  # type: ignore[arg-type]
+        return sum(h.doc.language != "vi" for h in hits)
+
+    assert other_languages(centered) > other_languages(raw)
+
+
+@pytest.mark.slow
+def test_rank_fusion_is_still_selectable(retriever: Retriever) -> None:
+    settings = retriever.settings.model_copy(update={"fusion": "rrf"})
+    rrf_retriever = Retriever(retriever.store, retriever.embedder, settings)
+    top = rrf_retriever.search("Điều 16 Công ước Budapest quy định gì?")[0]
+    assert "coe_budapest_convention_ets185" in top.doc.source and top.chunk.article == "16"
+    hits = rrf_retriever.search("When was the Convention adopted by the General Assembly?", k=5)
+    assert hits and all(0 < h.score <= 2 / 61 + 1e-9 for h in hits)
+
+
+@pytest.mark.slow
 def test_modes_scores_and_validation(retriever: Retriever) -> None:
     question = "When was the Convention adopted by the General Assembly?"
     hybrid = retriever.search(question, k=5)
@@ -263,3 +307,13 @@ def test_modes_scores_and_validation(retriever: Retriever) -> None:
         retriever.search(question, k=0)
     with pytest.raises(InputError, match="mode"):
         Retriever(store, embedder, settings, mode="fuzzy")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("dense_weight", 1.5), ("language_centering", -0.1), ("fusion", "max")]
+)
+def test_fusion_settings_are_checked(name: str, value: object) -> None:
+    from assistant.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"Invalid setting {name}.*CA_{name.upper()}"):
+        load_settings(**{name: value})

@@ -109,6 +109,17 @@ def test_dense_search_ranks_by_cosine(store: ChunkStore) -> None:
     assert store.dense_search(axis(0), k=0) == []
 
 
+def test_language_centroids_average_each_language(store: ChunkStore) -> None:
+    assert store.language_centroids() == {}
+    en, vi = make_doc("en"), make_doc("vi", language="vi")
+    store.upsert(en, make_chunks(en, 2), [axis(0), axis(1)])
+    store.upsert(vi, make_chunks(vi, 1), [axis(2)])
+    centroids = store.language_centroids()
+    assert set(centroids) == {"en", "vi"}
+    assert centroids["en"] == pytest.approx([0.5, 0.5] + [0.0] * (len(axis(0)) - 2), abs=1e-6)
+    assert centroids["vi"] == pytest.approx(axis(2), abs=1e-6)
+
+
 def test_filters_language_kind_date_and_source(store: ChunkStore) -> None:
     docs = [
         make_doc("en_press", "en", "press", "2025-10-25"),
