@@ -48,6 +48,8 @@ class SentenceVectors(Protocol):
 
 
 CUE_BONUS = 0.05  # a sentence with the kind of fact asked for beats a near-equal one without it
+# a sentence of the very article the question names beats press sentences that only mention it
+ARTICLE_BONUS = 0.10
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ class ExtractiveAnswerer:
         # caches the retriever's vector of this very question, so this costs nothing
         qvec = self.embedder.embed_batch([question], "query")[0]
         q_terms = set(tokenize(question, language))
+        named = {(ref.article, ref.treaty) for ref in parse_article_refs(own_part(question))}
         # subtle: a follow-up's appended context keeps its own question word ("When was ...?")
         cue = answer_cue(own_part(question))
         out = []
@@ -156,6 +159,8 @@ class ExtractiveAnswerer:
             score = cosine + 0.15 * overlap + 0.03 / item.n
             if cue is not None and cue.search(sentence):
                 score += CUE_BONUS
+            if _names_article(named, item):
+                score += ARTICLE_BONUS
             out.append(_Candidate(item, sentence, score, cosine))
         return sorted(out, key=lambda c: c.score, reverse=True)
 
@@ -178,6 +183,14 @@ class ExtractiveAnswerer:
             fresh = self.embedder.embed_batch(texts, "document")
             stored.update((keys[i], vec) for i, vec in zip(missing, fresh, strict=True))
         return [stored[key] for key in keys]
+
+
+def _names_article(named: set[tuple[str, str]], item: ContextItem) -> bool:
+    """Whether the item's chunk is an article the question names (in the treaty it names, if any)."""
+    article = item.hit.chunk.article
+    if not article or not named:
+        return False
+    return any(a == article and (not treaty or treaty == treaty_of(item.hit.doc)) for a, treaty in named)
 
 
 def _round_robin(pool: list[_Span]) -> list[_Span]:
