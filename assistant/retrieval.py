@@ -34,6 +34,11 @@ MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 NEAR_DUPLICATE_JACCARD = 0.6
 # subtle: dense search fetches more than it ranks so that lexical-only hits usually get a cosine too.
 DENSE_OVERFETCH = 3
+# Measured on the core eval set: EmbeddingGemma's sentence vectors find the one sentence that answers
+# a question inside a long chunk (hit@5 0.933 -> 0.962 with 0.3); multilingual-e5-small's only add
+# noise (0.933 -> 0.905), so it ranks by chunk vectors alone.
+SENTENCE_WEIGHT = {"embeddinggemma-300m": 0.3}
+SENTENCE_CANDIDATES = 200
 
 
 def rrf(rankings: Iterable[Sequence[str]], k: int) -> dict[str, float]:
@@ -205,6 +210,37 @@ class Retriever:
             )
         return found
 
+    def _with_sentences(
+        self,
+        query_vector: Sequence[float],
+        cosines: dict[str, float],
+        found: dict[str, tuple[Chunk, DocMeta]],
+        filters: Filters,
+    ) -> dict[str, float]:
+        """Chunk scores that also count each chunk's best sentence (a long chunk's one answering line).
+
+        Chunks found only through a sentence join `cosines` and `found`, with their own chunk cosine.
+        """
+        weight = self.settings.sentence_weight
+        if weight is None:
+            weight = SENTENCE_WEIGHT.get(self.embedder.name, 0.0)
+        if weight == 0:
+            return dict(cosines)
+        allowed = self._allowed(filters)
+        doc_ids = None if allowed is None else sorted({self._chunks[cid][0].doc_id for cid in allowed})
+        best: dict[str, float] = {}
+        for chunk_id, cosine in self.store.sentence_search(query_vector, SENTENCE_CANDIDATES, doc_ids):
+            if chunk_id in self._chunks and (allowed is None or chunk_id in allowed):
+                best[chunk_id] = max(best.get(chunk_id, -1.0), cosine)
+        query = np.asarray(query_vector, dtype=np.float32)
+        for chunk_id, vector in self.store.chunk_vectors([c for c in best if c not in cosines]).items():
+            cosines[chunk_id] = float(query @ np.asarray(vector, dtype=np.float32))
+            found[chunk_id] = self._chunks[chunk_id]
+        return {
+            cid: (1 - weight) * cosine + weight * best[cid] if cid in best else cosine
+            for cid, cosine in cosines.items()
+        }
+
     def _language_offsets(self, query_vector: Sequence[float]) -> dict[str, float]:
         """language -> what to take off a chunk's cosine: the centering share of the language mean."""
         weight = self.settings.language_centering
@@ -257,12 +293,13 @@ class Retriever:
                     found[chunk.chunk_id] = (chunk, doc)
             adjusted = cosines
             if self.mode == "hybrid":
+                adjusted = self._with_sentences(query_vector, cosines, found, filters)
                 # subtle: the model scores same-language pairs ~0.07 higher, so a French question would
                 # only see French passages. Language-mean centering takes that share out: each chunk
                 # loses a part of the question's similarity to its language's mean vector.
                 offsets = self._language_offsets(query_vector)
                 adjusted = {
-                    cid: cosine - offsets.get(found[cid][1].language, 0.0) for cid, cosine in cosines.items()
+                    cid: score - offsets.get(found[cid][1].language, 0.0) for cid, score in adjusted.items()
                 }
             dense = sorted(adjusted.items(), key=lambda item: (-item[1], item[0]))[:n]
         if self.mode != "dense":

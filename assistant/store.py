@@ -212,6 +212,25 @@ class ChunkStore:
             found.setdefault(str(meta["chunk_id"]), []).append(row)
         return {cid: sorted(rows, key=lambda r: r[0]) for cid, rows in found.items()}
 
+    def sentence_search(
+        self, vector: Sequence[float], k: int, doc_ids: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """The k sentences nearest to a query vector as (chunk_id, cosine), within doc_ids if given."""
+        if k <= 0 or doc_ids is not None and not doc_ids:
+            return []
+        where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
+        with self._guard():
+            if self._sentences.count() == 0:
+                return []
+            found = self._sentences.query(
+                query_embeddings=[[float(x) for x in vector]], n_results=k, where=where,
+                include=["metadatas", "distances"],  # type: ignore[list-item]
+            )
+        metas = (found.get("metadatas") or [[]])[0]
+        distances = (found.get("distances") or [[]])[0]
+        # cosine space: distance = 1 - cosine
+        return [(str(meta["chunk_id"]), 1.0 - float(d)) for meta, d in zip(metas, distances, strict=True)]
+
     def sentence_states(self) -> dict[str, int]:
         """doc_id -> number of sentence vectors stored, for every document that has any."""
         counts: dict[str, int] = {}

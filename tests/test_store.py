@@ -213,6 +213,44 @@ def test_sentence_vectors_are_stored_with_their_chunks_and_removed_with_their_do
     assert store.sentence_vectors([]) == {}
 
 
+def test_sentence_search_finds_chunks_by_their_sentences(store: ChunkStore) -> None:
+    assert store.sentence_search(axis(1), k=3) == []
+    a, b = make_doc("a"), make_doc("b")
+    a_chunks, b_chunks = make_chunks(a, 2), make_chunks(b, 1)
+    store.upsert(a, a_chunks, [axis(0), axis(0)], {
+        a_chunks[0].chunk_id: [(0, 9, axis(1)), (10, 20, axis(5))],
+        a_chunks[1].chunk_id: [(0, 7, axis(1, tilt=0.4))],
+    })
+    store.upsert(b, b_chunks, [axis(0)], {b_chunks[0].chunk_id: [(0, 5, axis(1, tilt=0.2))]})
+    found = store.sentence_search(axis(1), k=3)
+    assert [cid for cid, _ in found] == ["a-0", "b-0", "a-1"]
+    assert [c for _, c in found] == pytest.approx([1.0, math.cos(0.2), math.cos(0.4)], abs=1e-5)
+    assert [cid for cid, _ in store.sentence_search(axis(1), k=2, doc_ids=["a"])] == ["a-0", "a-1"]
+    assert store.sentence_search(axis(1), k=3, doc_ids=[]) == []
+
+
+def test_a_long_chunk_ranks_by_its_answering_sentence(make_settings) -> None:
+    from assistant.retrieval import Retriever
+
+    embedder = AxisEmbedder()
+    store = ChunkStore(make_settings(), embedder)
+    long_doc, short_doc = make_doc("long"), make_doc("short")
+    long_chunk, short_chunk = make_chunks(long_doc, 1)[0], make_chunks(short_doc, 1)[0]
+    # the question "q" embeds to axis 1: the long chunk as a whole is far from it (cos 0.48), one
+    # of its sentences is the answer (cos 1); the short chunk is middling (cos 0.62), no sentences
+    store.upsert(long_doc, [long_chunk], [axis(0, tilt=0.5)], {long_chunk.chunk_id: [(0, 9, axis(1))]})
+    store.upsert(short_doc, [short_chunk], [axis(1, tilt=0.9)])
+
+    def ranking(weight: float) -> list[str]:
+        settings = make_settings(sentence_weight=weight, dense_weight=1.0)
+        return [h.chunk.chunk_id for h in Retriever(store, embedder, settings).search("q", k=2)]
+
+    assert ranking(0.0) == ["short-0", "long-0"]
+    assert ranking(0.3) == ["long-0", "short-0"]
+    hit = Retriever(store, embedder, make_settings(sentence_weight=0.3)).search("q", k=1)[0]
+    assert hit.dense_score == pytest.approx(math.sin(0.5), abs=1e-5)  # still the chunk's own cosine
+
+
 def test_sentence_vectors_must_belong_to_the_document_and_fit_the_space(store: ChunkStore) -> None:
     a, b = make_doc("a"), make_doc("b")
     with pytest.raises(StoreError, match="not a chunk of a"):
