@@ -198,16 +198,16 @@ class Retriever:
 
     def _dense_candidates(
         self, query_vector: Sequence[float], n: int, filters: Filters
-    ) -> list[tuple[Chunk, DocMeta, float]]:
-        """Nearest chunks: in hybrid mode n per language, so a language the model ranks low still competes."""
+    ) -> list[tuple[str, float]]:
+        """Nearest chunk ids with cosines: in hybrid mode n per language, so a language the model
+        ranks low still competes. Rows come from the lexical index's copy, not from the store."""
         languages = filters.languages or tuple(sorted(self._by_language))
         if self.mode != "hybrid" or len(languages) <= 1:
-            return self.store.dense_search(query_vector, n * DENSE_OVERFETCH, filters)
-        found: list[tuple[Chunk, DocMeta, float]] = []
+            return self.store.nearest_ids(query_vector, n * DENSE_OVERFETCH, filters)
+        found: list[tuple[str, float]] = []
         for language in languages:
-            found += self.store.dense_search(
-                query_vector, n, dataclasses.replace(filters, languages=(language,))
-            )
+            only = dataclasses.replace(filters, languages=(language,))
+            found += self.store.nearest_ids(query_vector, n, only)
         return found
 
     def _with_sentences(
@@ -287,10 +287,12 @@ class Retriever:
 
         if self.mode != "lexical":
             query_vector = self.embedder.embed_batch([question], "query")[0]
-            for chunk, doc, cosine in self._dense_candidates(query_vector, n, filters):
-                if doc_matches(doc, filters):
-                    cosines[chunk.chunk_id] = cosine
-                    found[chunk.chunk_id] = (chunk, doc)
+            for chunk_id, cosine in self._dense_candidates(query_vector, n, filters):
+                # subtle: an id the index has not seen yet (an ingest finished a moment ago) waits for
+                # the next refresh rather than appearing without its text
+                if chunk_id in self._chunks and doc_matches(self._chunks[chunk_id][1], filters):
+                    cosines[chunk_id] = cosine
+                    found[chunk_id] = self._chunks[chunk_id]
             adjusted = cosines
             if self.mode == "hybrid":
                 adjusted = self._with_sentences(query_vector, cosines, found, filters)

@@ -307,13 +307,9 @@ class ChunkStore:
         """The k chunks nearest to a query vector, as (chunk, document, cosine similarity)."""
         if k <= 0:
             return []
-        where = build_where(filters)
-        if filters.sources:
-            doc_ids = self._doc_ids_for_sources(filters.sources)
-            if not doc_ids:
-                return []
-            in_docs = {"doc_id": {"$in": doc_ids}}
-            where = in_docs if where is None else {"$and": [where, in_docs]}
+        matchable, where = self._where(filters)
+        if not matchable:
+            return []
         with self._guard():
             if self._collection.count() == 0:
                 return []
@@ -325,6 +321,36 @@ class ChunkStore:
             chunk, doc = from_metadata(str(document.id), document.page_content, document.metadata)
             results.append((chunk, doc, 1.0 - float(distance)))  # cosine space: distance = 1 - cosine
         return results
+
+    def nearest_ids(
+        self, vector: Sequence[float], k: int, filters: Filters = Filters()
+    ) -> list[tuple[str, float]]:
+        """dense_search without the rows: (chunk_id, cosine) only, for callers that hold the chunks."""
+        if k <= 0:
+            return []
+        matchable, where = self._where(filters)
+        if not matchable:
+            return []
+        with self._guard():
+            if self._collection.count() == 0:
+                return []
+            found = self._collection.query(
+                query_embeddings=[[float(x) for x in vector]], n_results=k, where=where,
+                include=["distances"],  # type: ignore[list-item]
+            )
+        distances = (found.get("distances") or [[]])[0]
+        return [(str(cid), 1.0 - float(d)) for cid, d in zip(found["ids"][0], distances, strict=True)]
+
+    def _where(self, filters: Filters) -> tuple[bool, dict[str, Any] | None]:
+        """(whether any document can match, the `where` clause) of a filtered search."""
+        where = build_where(filters)
+        if filters.sources:
+            doc_ids = self._doc_ids_for_sources(filters.sources)
+            if not doc_ids:
+                return False, None
+            in_docs = {"doc_id": {"$in": doc_ids}}
+            where = in_docs if where is None else {"$and": [where, in_docs]}
+        return True, where
 
     def iter_chunks(self) -> Iterator[tuple[Chunk, DocMeta]]:
         """Every stored chunk with its document, page by page (order is the store's)."""

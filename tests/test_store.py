@@ -107,6 +107,10 @@ def test_dense_search_ranks_by_cosine(store: ChunkStore) -> None:
     assert scores[2] == pytest.approx(math.cos(1.0), abs=1e-5)
     assert hits[0][1] == doc
     assert store.dense_search(axis(0), k=0) == []
+    # the lean variant gives the same ids and cosines without the rows
+    assert store.nearest_ids(axis(0), k=3) == [(c.chunk_id, pytest.approx(s, abs=1e-6)) for c, _, s in hits]
+    assert store.nearest_ids(axis(0), k=3, filters=Filters(sources=("no-such-file",))) == []
+    assert store.nearest_ids(axis(0), k=0) == []
 
 
 def test_language_centroids_average_each_language(store: ChunkStore) -> None:
