@@ -3,7 +3,8 @@
 Usage: .venv/bin/python bench/query.py [--profile small] [--dtype float32] [--corpus ../shared/corpus]
        [--data-dir DIR] [--no-baseline] [--rankings OUT.json]
 The baseline: whole files split by RecursiveCharacterTextSplitter(1000, 200), same embedding model,
-dense top-5, in its own Chroma collection in a temp folder.
+dense top-5, in its own Chroma collection in a temp folder. Both are scored on the 25 questions below
+and on the evaluation set's single-turn answerable questions (`--set`), top 5 passages each.
 """
 
 from __future__ import annotations
@@ -133,6 +134,22 @@ def _baseline(corpus: Path, embedder: object, folder: Path) -> object:
     return store
 
 
+def _eval_set_hits(path: Path, retriever: object, baseline: object) -> tuple[int, int, int] | None:
+    """(questions, ours, baseline) hit@5 over an eval set's single-turn answerable questions."""
+    from eval.dataset import load_set
+
+    if baseline is None or not path.exists():
+        return None
+    rows = [r for r in load_set(path) if r.expected_sources and not r.history]
+    ours = theirs = 0
+    for row in rows:
+        found = retriever.search(row.question, k=5)  # type: ignore[attr-defined]
+        naive = baseline.similarity_search(row.question, k=5)  # type: ignore[attr-defined]
+        ours += _hit([h.doc.source for h in found], list(row.expected_sources))
+        theirs += _hit([d.metadata["source"] for d in naive], list(row.expected_sources))
+    return len(rows), ours, theirs
+
+
 def main() -> int:
     """Run the benchmark and print a table."""
     from assistant.config import load_settings
@@ -147,6 +164,8 @@ def main() -> int:
     parser.add_argument("--dtype", choices=("float32", "bfloat16"), help="default: CA_EMBEDDING_DTYPE")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline (saves an embed)")
     parser.add_argument("--rankings", help="write each question's top-5 chunk ids there (compare two runs)")
+    parser.add_argument("--set", default=str(REPO / "eval" / "sets" / "core.jsonl"),
+                        help="evaluation set also scored for hit@5 against the baseline")
     args = parser.parse_args()
     corpus = Path(args.corpus).resolve()
 
@@ -194,6 +213,7 @@ def main() -> int:
             hits["hybrid"] += ours
             hits["baseline"] += theirs
             rows.append((question, ours, theirs))
+        eval_hits = _eval_set_hits(Path(args.set), retriever, baseline)
 
     n = len(QUESTIONS)
     if args.rankings:
@@ -206,6 +226,13 @@ def main() -> int:
         f"\nhit@5   hybrid {hits['hybrid']}/{n} = {hits['hybrid'] / n:.2f}   "
         f"naive baseline {hits['baseline']}/{n} = {hits['baseline'] / n:.2f}"
     )
+    if eval_hits:
+        n_set, ours_set, theirs_set = eval_hits
+        print(
+            f"hit@5 on {Path(args.set).name} ({n_set} single-turn answerable questions)   "
+            f"hybrid {ours_set}/{n_set} = {ours_set / n_set:.3f}   "
+            f"naive baseline {theirs_set}/{n_set} = {theirs_set / n_set:.3f}"
+        )
     labels = {
         "embed": "query embedding",
         "retrieval": "retrieval (cached q)",
