@@ -232,9 +232,9 @@ class Retriever:
         for chunk_id, cosine in self.store.sentence_search(query_vector, SENTENCE_CANDIDATES, doc_ids):
             if chunk_id in self._chunks and (allowed is None or chunk_id in allowed):
                 best[chunk_id] = max(best.get(chunk_id, -1.0), cosine)
-        query = np.asarray(query_vector, dtype=np.float32)
-        for chunk_id, vector in self.store.chunk_vectors([c for c in best if c not in cosines]).items():
-            cosines[chunk_id] = float(query @ np.asarray(vector, dtype=np.float32))
+        unseen = [c for c in best if c not in cosines]
+        for chunk_id, cosine in self.store.chunk_cosines(query_vector, unseen).items():
+            cosines[chunk_id] = cosine
             found[chunk_id] = self._chunks[chunk_id]
         return {
             cid: (1 - weight) * cosine + weight * best[cid] if cid in best else cosine

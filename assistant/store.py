@@ -220,8 +220,6 @@ class ChunkStore:
             return []
         where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
         with self._guard():
-            if self._sentences.count() == 0:
-                return []
             found = self._sentences.query(
                 query_embeddings=[[float(x) for x in vector]], n_results=k, where=where,
                 include=["metadatas", "distances"],  # type: ignore[list-item]
@@ -332,8 +330,6 @@ class ChunkStore:
         if not matchable:
             return []
         with self._guard():
-            if self._collection.count() == 0:
-                return []
             found = self._collection.query(
                 query_embeddings=[[float(x) for x in vector]], n_results=k, where=where,
                 include=["distances"],  # type: ignore[list-item]
@@ -391,6 +387,17 @@ class ChunkStore:
             _, seen, _ = totals.get(doc_id, ("", 0, 0))
             totals[doc_id] = (str(meta.get("content_hash", "")), seen + 1, int(meta.get("n_chunks", 0)))
         return totals
+
+    def chunk_cosines(self, vector: Sequence[float], chunk_ids: Sequence[str]) -> dict[str, float]:
+        """chunk_id -> cosine of its stored vector with `vector` (unit vectors); unknown ids are left out."""
+        if not chunk_ids:
+            return {}
+        with self._guard():
+            page = self._collection.get(ids=list(dict.fromkeys(chunk_ids)), include=["embeddings"])  # type: ignore[list-item]
+        if not page["ids"]:
+            return {}
+        cosines = np.asarray(page["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+        return {str(cid): float(c) for cid, c in zip(page["ids"], cosines, strict=True)}
 
     def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, list[float]]:
         """chunk_id -> its stored vector (for export: moving an index without re-embedding)."""

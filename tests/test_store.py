@@ -111,6 +111,9 @@ def test_dense_search_ranks_by_cosine(store: ChunkStore) -> None:
     assert store.nearest_ids(axis(0), k=3) == [(c.chunk_id, pytest.approx(s, abs=1e-6)) for c, _, s in hits]
     assert store.nearest_ids(axis(0), k=3, filters=Filters(sources=("no-such-file",))) == []
     assert store.nearest_ids(axis(0), k=0) == []
+    cosines = store.chunk_cosines(axis(0), ["d-2", "d-3", "unknown"])
+    assert cosines == {"d-2": pytest.approx(math.cos(1.0), abs=1e-5), "d-3": pytest.approx(0.0, abs=1e-6)}
+    assert store.chunk_cosines(axis(0), []) == {}
 
 
 def test_language_centroids_average_each_language(store: ChunkStore) -> None:
