@@ -403,7 +403,7 @@ def _register_transfer(
             from ingest.repair import repair
 
             _, store = _open_index(settings)
-            done = repair(settings.data_dir, store)
+            done = repair(settings.data_dir, store, settings.ingest_lease_s)
             out = sys.stderr if args.json else sys.stdout
             if not done.changed:
                 print("repair: nothing to fix", file=out)

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = 40
     max_file_mb: float = 20.0
     url_timeout_s: float = 15.0
+    # partial rows of a document this machine's manifest does not know are left alone this long: on a
+    # shared Chroma server they may be another ingest job's write in progress
+    ingest_lease_s: float = Field(default=900.0, ge=0.0)
 
     # retrieval
     top_k: int = 8

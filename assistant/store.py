@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -158,6 +159,8 @@ class ChunkStore:
                 raise StoreError(f"Chunk {chunk.chunk_id} belongs to {chunk.doc_id}, not {doc.doc_id}.")
             self._check_dim(vector)
         known = {c.chunk_id for c in chunks}
+        # subtle: the write time tells another machine's ingest a write in progress from a crash's leftovers
+        written_at = time.time()
         rows: list[tuple[str, dict[str, str | int | float | bool], list[float]]] = []
         for chunk_id, spans in (sentences or {}).items():
             if chunk_id not in known:
@@ -166,6 +169,7 @@ class ChunkStore:
                 self._check_dim(vector)
                 meta: dict[str, str | int | float | bool] = {
                     "chunk_id": chunk_id, "doc_id": doc.doc_id, "start": start, "end": end,
+                    "written_at": written_at,
                 }
                 rows.append((f"{chunk_id}:{i}", meta, list(map(float, vector))))
         n = len(chunks)
@@ -185,7 +189,9 @@ class ChunkStore:
                     ids=[c.chunk_id for c in part],
                     embeddings=[list(map(float, v)) for v in vectors[start : start + step]],
                     documents=[c.text for c in part],
-                    metadatas=[to_metadata(doc, c, n, len(rows)) for c in part],  # type: ignore[misc]
+                    metadatas=[  # type: ignore[misc]
+                        {**to_metadata(doc, c, n, len(rows)), "written_at": written_at} for c in part
+                    ],
                 )
 
     def delete_doc(self, doc_id: str) -> int:
@@ -228,6 +234,18 @@ class ChunkStore:
         distances = (found.get("distances") or [[]])[0]
         # cosine space: distance = 1 - cosine
         return [(str(meta["chunk_id"]), 1.0 - float(d)) for meta, d in zip(metas, distances, strict=True)]
+
+    def write_times(self, doc_ids: Sequence[str]) -> dict[str, float]:
+        """doc_id -> when its newest chunk or sentence row was written (unix seconds; 0 for old rows)."""
+        if not doc_ids:
+            return {}
+        where = {"doc_id": {"$in": list(dict.fromkeys(doc_ids))}}
+        times: dict[str, float] = {}
+        for collection in (self._collection, self._sentences):
+            for _, _, meta in self._rows(["metadatas"], where=where, collection=collection):
+                doc_id = str(meta["doc_id"])
+                times[doc_id] = max(times.get(doc_id, 0.0), float(meta.get("written_at", 0.0)))
+        return times
 
     def sentence_states(self) -> dict[str, int]:
         """doc_id -> number of sentence vectors stored, for every document that has any."""

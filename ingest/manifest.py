@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -156,17 +157,21 @@ def is_whole(store: ChunkStore, doc: StoredDoc, sentences: int) -> bool:
     return sentences == expected
 
 
-def reconcile(store: ChunkStore, manifest: Manifest) -> tuple[int, int]:
+def reconcile(
+    store: ChunkStore, manifest: Manifest, lease_s: float, now: float | None = None
+) -> tuple[int, int]:
     """Sweep a killed run's leftovers, adopt complete documents unknown here; returns (deleted, adopted).
 
     subtle: the store is the source of truth and the manifest a local cache. Another machine's ingest job
     (or this one with a fresh data folder) wrote complete documents this manifest never saw; deleting them
-    would empty a shared index. Only rows that are really partial, or that this machine's killed run left
-    pending, are swept; the next steps redo them if they are among the inputs.
+    would empty a shared index. Swept: rows that this machine's killed run left pending, and partial rows
+    of unknown documents older than the lease (a job that died); the next steps redo them if they are
+    among the inputs. Younger partial rows of unknown documents may be a running job's and stay.
     """
     stored = store.stored_docs()
     sentence_counts = store.sentence_states()
     adopted: list[DocRecord] = []
+    foreign: list[str] = []
     deleted = 0
     # a run killed between the sentence write and the chunk write leaves sentences only
     for doc_id in sorted(set(stored) | set(sentence_counts)):
@@ -181,8 +186,20 @@ def reconcile(store: ChunkStore, manifest: Manifest) -> tuple[int, int]:
                 title=doc.title, language=doc.language, kind=doc.kind, n_sentences=n_sentences,
             ))  # fmt: skip
             continue
+        if record is None:
+            foreign.append(doc_id)
+            continue
         deleted += store.delete_doc(doc_id)
         logger.info("removed partial rows of %s", doc_id)
+    now = time.time() if now is None else now
+    for doc_id, written_at in sorted(store.write_times(foreign).items()):
+        age = now - written_at
+        if age < lease_s:
+            logger.info("left partial rows of %s alone: written %.0f s ago, perhaps by an ingest job still "
+                        "running elsewhere; they are swept once %.0f s old", doc_id, age, lease_s)
+            continue
+        deleted += store.delete_doc(doc_id)
+        logger.info("removed partial rows of %s (written %.0f s ago)", doc_id, age)
     manifest.adopt(adopted)
     if adopted:
         logger.info("adopted %d complete documents found in the store", len(adopted))

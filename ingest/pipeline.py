@@ -149,7 +149,7 @@ def ingest(
     """Bring the store up to date with the inputs; unchanged documents are not embedded again."""
     started = time.perf_counter()
     manifest = Manifest(manifest_path(settings.data_dir), store.collection_name)
-    orphans, adopted = reconcile(store, manifest)
+    orphans, adopted = reconcile(store, manifest, settings.ingest_lease_s)
     states = store.doc_states()
     sentence_counts = store.sentence_states()
 

@@ -27,7 +27,7 @@ class RepairReport:
         return bool(self.chunks_removed or self.adopted or self.remarked_done)
 
 
-def repair(data_dir: Path, store: ChunkStore) -> RepairReport:
+def repair(data_dir: Path, store: ChunkStore, lease_s: float) -> RepairReport:
     """Re-mark fully stored documents done, adopt complete unknown ones, drop partial rows, list re-ingests.
 
     subtle: the store is the source of truth (several machines may ingest into one server), so rows this
@@ -49,7 +49,7 @@ def repair(data_dir: Path, store: ChunkStore) -> RepairReport:
             manifest.mark_done(doc_id, len(stored.positions), sentences.get(doc_id, 0))
             remarked.append(record.source)
     known = set(manifest.records)
-    removed, _ = reconcile(store, manifest)  # adopts complete unknown documents, sweeps partial rows
+    removed, _ = reconcile(store, manifest, lease_s)  # adopts complete unknown documents, sweeps partial rows
     adopted = sorted(manifest.records[d].source for d in set(manifest.records) - known)
     reingest: list[str] = []
     for doc_id, record in sorted(manifest.records.items(), key=lambda kv: kv[1].source):

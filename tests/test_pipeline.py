@@ -285,7 +285,9 @@ def test_second_ingest_machine_adopts_the_shared_index_instead_of_deleting_it(
     assert (third.adopted, third.unchanged, third.chunks_deleted, counting.texts) == (1, 5, 0, 0)
 
 
-def test_partial_rows_unknown_to_the_manifest_are_still_swept(tmp_path, corpus_dir, make_settings) -> None:
+def test_partial_rows_unknown_to_the_manifest_are_swept_once_older_than_the_lease(
+    tmp_path, corpus_dir, make_settings
+) -> None:
     from fakes import HashEmbedder  # tests/ is on sys.path
 
     from assistant.types import Chunk, DocMeta
@@ -312,8 +314,13 @@ def test_partial_rows_unknown_to_the_manifest_are_still_swept(tmp_path, corpus_d
     problems = index_status(settings, store).problems
     assert len(problems) == 2 and "only partly" in problems[0] and "adopts it" in problems[1]
 
-    again = ingest([str(src)], settings, fake, store)
-    assert (again.adopted, again.unchanged, again.chunks_deleted) == (1, 4, 4)
+    # written a moment ago: perhaps another ingest job, still writing into the shared server
+    soon = ingest([str(src)], settings, fake, store)
+    assert (soon.adopted, soon.unchanged, soon.chunks_deleted) == (1, 4, 0)
+    assert store.get_doc("a" * 16) is not None
+    # a job that died long ago (here: a lease of 0 s) left them: swept
+    again = ingest([str(src)], make_settings(ingest_lease_s=0), fake, store)
+    assert (again.adopted, again.unchanged, again.chunks_deleted) == (0, 4, 4)
     assert store.get_doc("a" * 16) is None
     kept = store.get_doc("b" * 16)
     assert kept is not None and len(kept[1]) == 3

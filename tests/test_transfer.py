@@ -128,7 +128,7 @@ def test_repair_adopts_complete_unknown_documents_remarks_and_names_what_to_rein
                  embedder.embed_batch(["stray text"], "document"))
     assert len(index_status(settings, store).problems) == 3
 
-    done = repair(settings.data_dir, store)
+    done = repair(settings.data_dir, store, settings.ingest_lease_s)
     assert done.adopted == ("gone.txt",)
     assert done.remarked_done == (first.source,)
     assert done.reingest == (second.source,)
@@ -136,7 +136,7 @@ def test_repair_adopts_complete_unknown_documents_remarks_and_names_what_to_rein
     assert store.get_doc(second.doc_id) is None and store.get_doc(stray.doc_id) is not None
     problems = index_status(settings, store).problems
     assert problems == (f"{second.source} was interrupted while ingesting: run ingest on it again.",)
-    second_pass = repair(settings.data_dir, store)
+    second_pass = repair(settings.data_dir, store, settings.ingest_lease_s)
     assert not second_pass.changed and second_pass.reingest == (second.source,)  # advice, no change
 
     healed = ingest([str(src)], settings, embedder, store)
