@@ -1,19 +1,20 @@
-"""Hybrid retrieval: dense + BM25 fused (score-convex or reciprocal rank), articles, diversity, filters."""
+"""Hybrid retrieval: dense + BM25 (fused in assistant/fusion.py), article references, filters."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import InputError
+from assistant.fusion import convex, diversify, interleave, rrf
 from assistant.language import detect_language
-from assistant.lexical import BM25Index, tokenize
+from assistant.lexical import BM25Index
 from assistant.references import ArticleRef, parse_article_refs, treaty_of
 from assistant.store import date_num
 from assistant.types import Chunk, DocMeta, Filters, Hit
@@ -22,16 +23,12 @@ if TYPE_CHECKING:
     from assistant.embeddings import Embedder
     from assistant.store import ChunkStore
 
-__all__ = [
-    "Retriever", "parse_article_refs", "ArticleRef", "rrf", "convex", "interleave", "diversify",
-    "doc_matches",
-]
+__all__ = ["Retriever", "parse_article_refs", "ArticleRef", "doc_matches", "article_matches"]
 
 logger = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
-NEAR_DUPLICATE_JACCARD = 0.6
 # subtle: dense search fetches more than it ranks so that lexical-only hits usually get a cosine too.
 DENSE_OVERFETCH = 3
 # Measured on the core eval set: EmbeddingGemma's sentence vectors find the one sentence that answers
@@ -39,77 +36,6 @@ DENSE_OVERFETCH = 3
 # noise (0.933 -> 0.905), so it ranks by chunk vectors alone.
 SENTENCE_WEIGHT = {"embeddinggemma-300m": 0.3}
 SENTENCE_CANDIDATES = 200
-
-
-def rrf(rankings: Iterable[Sequence[str]], k: int) -> dict[str, float]:
-    """Reciprocal rank fusion: sum of 1 / (k + rank) over the rankings (rank from 1)."""
-    fused: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
-    return fused
-
-
-def convex(
-    dense: Sequence[tuple[str, float]], lexical: Sequence[tuple[str, float]], dense_weight: float
-) -> dict[str, float]:
-    """Convex combination of scores in [0, 1]: dense min-max normalized, BM25 divided by its best.
-
-    Unlike rank fusion it keeps how far apart the scores are: a passage far ahead on meaning is not
-    overtaken by one that is middling on both lists (the common cross-lingual case, where BM25 only
-    matches shared names and numbers).
-    """
-    fused: dict[str, float] = {}
-    if dense:
-        values = [score for _, score in dense]
-        low, span = min(values), (max(values) - min(values)) or 1.0
-        weight = dense_weight if lexical else 1.0
-        for item, score in dense:
-            fused[item] = weight * (score - low) / span
-    if lexical:
-        best = max(score for _, score in lexical) or 1.0
-        weight = 1.0 - dense_weight if dense else 1.0
-        for item, score in lexical:
-            fused[item] = fused.get(item, 0.0) + weight * score / best
-    return fused
-
-
-def interleave(rankings: Sequence[Sequence[tuple[str, float]]], n: int) -> list[tuple[str, float]]:
-    """Merge ranked (id, score) lists rank by rank (ties by higher score): each list gets a fair share."""
-    merged = sorted(
-        (rank, -score, item) for ranking in rankings for rank, (item, score) in enumerate(ranking)
-    )
-    seen: dict[str, float] = {}
-    for _, negative, item in merged:
-        seen.setdefault(item, -negative)
-    return list(seen.items())[:n]
-
-
-def jaccard(a: set[str], b: set[str]) -> float:
-    """Token-set Jaccard similarity (0 for two empty sets)."""
-    union = len(a | b)
-    return len(a & b) / union if union else 0.0
-
-
-def diversify(hits: Sequence[Hit], k: int, per_doc_cap: int, exempt: Collection[str] = ()) -> list[Hit]:
-    """Best-first selection of k hits: at most per_doc_cap per document, near-duplicates collapsed."""
-    kept: list[Hit] = []
-    kept_terms: list[set[str]] = []
-    per_doc: dict[str, int] = {}
-    for hit in hits:
-        if len(kept) >= k:
-            break
-        is_exempt = hit.chunk.chunk_id in exempt
-        if not is_exempt and per_doc.get(hit.doc.doc_id, 0) >= per_doc_cap:
-            continue
-        terms = set(tokenize(hit.chunk.text, hit.doc.language or None))
-        # the same fact retold in several digests: keep only the best-ranked telling
-        if any(jaccard(terms, other) >= NEAR_DUPLICATE_JACCARD for other in kept_terms):
-            continue
-        kept.append(hit)
-        kept_terms.append(terms)
-        per_doc[hit.doc.doc_id] = per_doc.get(hit.doc.doc_id, 0) + 1
-    return kept
 
 
 def _date_bound(prefix: str, fill: str) -> int:

@@ -9,17 +9,9 @@ import pytest
 
 from assistant.config import load_settings
 from assistant.errors import InputError
+from assistant.fusion import convex, diversify, interleave, rrf
 from assistant.references import BUDAPEST, PROTOCOL, UNCC, ArticleRef, treaty_of
-from assistant.retrieval import (
-    Retriever,
-    article_matches,
-    convex,
-    diversify,
-    doc_matches,
-    interleave,
-    parse_article_refs,
-    rrf,
-)
+from assistant.retrieval import Retriever, article_matches, doc_matches, parse_article_refs
 from assistant.types import Chunk, DocMeta, Filters, Hit
 
 # --- pure logic ---------------------------------------------------------------------------------
