@@ -321,27 +321,14 @@ class ChunkStore:
         self, vector: Sequence[float], k: int, filters: Filters = Filters()
     ) -> list[tuple[Chunk, DocMeta, float]]:
         """The k chunks nearest to a query vector, as (chunk, document, cosine similarity)."""
-        if k <= 0:
-            return []
-        matchable, where = self._where(filters)
-        if not matchable:
-            return []
-        with self._guard():
-            if self._collection.count() == 0:
-                return []
-            found = self._vectors.similarity_search_by_vector_with_relevance_scores(
-                [float(x) for x in vector], k=k, filter=where
-            )
-        results = []
-        for document, distance in found:
-            chunk, doc = from_metadata(str(document.id), document.page_content, document.metadata)
-            results.append((chunk, doc, 1.0 - float(distance)))  # cosine space: distance = 1 - cosine
-        return results
+        nearest = self.nearest_ids(vector, k, filters)
+        rows = {chunk.chunk_id: (chunk, doc) for chunk, doc in self.get_chunks([cid for cid, _ in nearest])}
+        return [(*rows[cid], cosine) for cid, cosine in nearest if cid in rows]
 
     def nearest_ids(
         self, vector: Sequence[float], k: int, filters: Filters = Filters()
     ) -> list[tuple[str, float]]:
-        """dense_search without the rows: (chunk_id, cosine) only, for callers that hold the chunks."""
+        """The k chunk ids nearest to a query vector with their cosines (callers holding the chunks)."""
         if k <= 0:
             return []
         matchable, where = self._where(filters)

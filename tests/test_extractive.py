@@ -162,3 +162,11 @@ def test_answerer_reads_stored_sentence_vectors_and_reuses_the_query_vector(
     slow = ExtractiveAnswerer(slow_counting, assistant.extractive.phrases)
     assert slow.answer(question, "en", items) == draft
     assert any(kind == "document" for kind, _ in slow_counting.calls)
+
+
+def test_article_question_quotes_the_article_itself(assistant: Assistant, chunks: dict[str, str]) -> None:
+    # press digests name UN articles too; the answer quotes the article's own text
+    answer = _checked(assistant.answer("Que dit l'article 5 de la Convention des Nations Unies ?"), chunks)
+    assert not answer.abstained and answer.citations
+    first = min(answer.citations, key=lambda c: answer.answer.index(f"[{c.n}]"))
+    assert "Article 5" in first.locator, [c.locator for c in answer.citations]
