@@ -140,12 +140,11 @@ class Retriever:
         self,
         query_vector: Sequence[float],
         cosines: dict[str, float],
-        found: dict[str, tuple[Chunk, DocMeta]],
         filters: Filters,
     ) -> dict[str, float]:
         """Chunk scores that also count each chunk's best sentence (a long chunk's one answering line).
 
-        Chunks found only through a sentence join `cosines` and `found`, with their own chunk cosine.
+        Chunks found only through a sentence join `cosines`, with their own chunk cosine.
         """
         weight = self.settings.sentence_weight
         if weight is None:
@@ -161,7 +160,6 @@ class Retriever:
         unseen = [c for c in best if c not in cosines]
         for chunk_id, cosine in self.store.chunk_cosines(query_vector, unseen).items():
             cosines[chunk_id] = cosine
-            found[chunk_id] = self._chunks[chunk_id]
         return {
             cid: (1 - weight) * cosine + weight * best[cid] if cid in best else cosine
             for cid, cosine in cosines.items()
@@ -207,7 +205,6 @@ class Retriever:
         self._ensure_index()
         n = self.settings.candidates
         cosines: dict[str, float] = {}
-        found: dict[str, tuple[Chunk, DocMeta]] = {}
         dense: list[tuple[str, float]] = []
         lexical: list[tuple[str, float]] = []
 
@@ -218,16 +215,16 @@ class Retriever:
                 # the next refresh rather than appearing without its text
                 if chunk_id in self._chunks and doc_matches(self._chunks[chunk_id][1], filters):
                     cosines[chunk_id] = cosine
-                    found[chunk_id] = self._chunks[chunk_id]
             adjusted = cosines
             if self.mode == "hybrid":
-                adjusted = self._with_sentences(query_vector, cosines, found, filters)
+                adjusted = self._with_sentences(query_vector, cosines, filters)
                 # subtle: the model scores same-language pairs ~0.07 higher, so a French question would
                 # only see French passages. Language-mean centering takes that share out: each chunk
                 # loses a part of the question's similarity to its language's mean vector.
                 offsets = self._language_offsets(query_vector)
                 adjusted = {
-                    cid: score - offsets.get(found[cid][1].language, 0.0) for cid, score in adjusted.items()
+                    cid: score - offsets.get(self._chunks[cid][1].language, 0.0)
+                    for cid, score in adjusted.items()
                 }
             dense = sorted(adjusted.items(), key=lambda item: (-item[1], item[0]))[:n]
         if self.mode != "dense":
@@ -256,6 +253,6 @@ class Retriever:
             Hit(chunk=c, doc=d, score=scores[cid], dense_score=cosines.get(cid),
                 dense_rank=dense_ranks.get(cid), lexical_rank=lexical_ranks.get(cid))
             for cid in ordered
-            for c, d in [found.get(cid) or self._chunks[cid]]
+            for c, d in [self._chunks[cid]]
         ]
         return diversify(hits, k, self.settings.per_doc_cap, exempt)
