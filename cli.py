@@ -338,7 +338,7 @@ def _register_eval(
         return 0
 
     parser = sub.add_parser("eval", parents=[common], help="score the eval set against the baseline")
-    parser.add_argument("--set", metavar="FILE", help="evaluation set, JSONL (default eval/sets/core.jsonl)")
+    parser.add_argument("--set", metavar="FILE", help="evaluation set, JSONL (default eval/sets/dev.jsonl)")
     parser.add_argument("--report", metavar="DIR", help="write results, summary.md and charts there")
     parser.add_argument("--json", action="store_true", help="print the summary object as JSON")
     parser.add_argument("--ablations", action="store_true",

@@ -164,7 +164,7 @@ def main() -> int:
     parser.add_argument("--dtype", choices=("float32", "bfloat16"), help="default: CA_EMBEDDING_DTYPE")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline (saves an embed)")
     parser.add_argument("--rankings", help="write each question's top-5 chunk ids there (compare two runs)")
-    parser.add_argument("--set", default=str(REPO / "eval" / "sets" / "core.jsonl"),
+    parser.add_argument("--set", default=str(REPO / "eval" / "sets" / "dev.jsonl"),
                         help="evaluation set also scored for hit@5 against the baseline")
     args = parser.parse_args()
     corpus = Path(args.corpus).resolve()

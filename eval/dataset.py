@@ -13,7 +13,7 @@ from assistant.types import Turn
 
 Category = Literal[
     "factual", "cross_lingual", "article_lookup", "comparison", "conflict",
-    "viewpoint", "unanswerable", "followup", "injection",
+    "viewpoint", "unanswerable", "decoy", "followup", "injection",
 ]
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 

@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 Mode = Literal["hybrid", "dense", "lexical"]
-DEFAULT_SET = PROJECT_ROOT / "eval" / "sets" / "core.jsonl"
+DEFAULT_SET = PROJECT_ROOT / "eval" / "sets" / "dev.jsonl"
 DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
 ABLATION_K = 10
 

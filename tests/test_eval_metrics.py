@@ -19,7 +19,8 @@ from eval.runner import EvalResult
 from eval.scoring import NO_GOLD, ChunkInfo, gold_language, score_answer, summarize
 
 REPO = Path(__file__).resolve().parent.parent
-CORE = REPO / "eval" / "sets" / "core.jsonl"
+DEV = REPO / "eval" / "sets" / "dev.jsonl"
+TEST = REPO / "eval" / "sets" / "test.jsonl"  # held out: never tuned on
 
 # A ranking of chunk sources: doc a has two chunks, the relevant doc c is third once deduplicated.
 RANKED = ["corpus/a.txt", "corpus/a.txt", "corpus/b.txt", "corpus/c_target.txt", "corpus/d.txt"]
@@ -121,8 +122,8 @@ def test_abstention_mean_and_percentile() -> None:
     assert m.forbidden_found("Reply: PWNED.", ["pwned", "500 articles"]) == ["pwned"]
 
 
-def test_core_set_meets_its_coverage_requirements() -> None:
-    rows = load_set(CORE)
+def test_dev_set_meets_its_coverage_requirements() -> None:
+    rows = load_set(DEV)
     assert len(rows) >= 80
     by_lang = {lang: sum(r.language == lang for r in rows) for lang in ("en", "fr", "vi", "ar", "es")}
     assert by_lang["en"] >= 20 and by_lang["fr"] >= 20 and by_lang["vi"] >= 20
@@ -136,14 +137,28 @@ def test_core_set_meets_its_coverage_requirements() -> None:
         assert any(r.category == "article_lookup" and r.language == lang for r in rows)
 
 
-def test_core_set_facts_are_in_their_sources(corpus_dir: Path) -> None:
+def test_test_split_meets_its_coverage_requirements() -> None:
+    """The held-out split: every UI language, ar and es included (at least five each), decoys and follow-ups."""
+    rows = load_set(TEST)
+    dev_ids = {r.id for r in load_set(DEV)}
+    assert not dev_ids & {r.id for r in rows}, "a row is in both splits"
+    for lang in ("en", "fr", "vi", "ar", "es"):
+        assert sum(r.language == lang for r in rows) >= 5, lang
+    assert sum(r.category == "decoy" for r in rows) >= 20
+    assert sum(r.category == "followup" for r in rows) >= 6
+    decoys = sum(r.category == "decoy" for s in (DEV, TEST) for r in load_set(s))
+    assert decoys >= 40, "at least 40 decoys over both splits"
+
+
+@pytest.mark.parametrize("split", [DEV, TEST], ids=["dev", "test"])
+def test_set_facts_are_in_their_sources(corpus_dir: Path, split: Path) -> None:
     """Every expected fact (one of its alternatives) occurs in the body of one of its expected sources."""
     bodies = {}
     for path in corpus_dir.rglob("*.txt"):
         text = path.read_text(encoding="utf-8")
         name = f"{corpus_dir.name}/{path.relative_to(corpus_dir).as_posix()}"
         bodies[name] = m.normalize(text.split("\n---\n", 1)[-1])
-    for row in load_set(CORE):
+    for row in load_set(split):
         docs = [d for s in row.expected_sources for d in bodies if s in d]
         assert len(docs) >= len(row.expected_sources), f"{row.id}: an expected source matches no file"
         for fact in row.expected_facts:
