@@ -11,9 +11,10 @@ from assistant.citations import ContextItem, number_context, verify
 from assistant.config import Settings
 from assistant.errors import InputError, LLMError
 from assistant.extractive import Draft, ExtractiveAnswerer
-from assistant.followup import rewrite_followup
+from assistant.followup import Question, resolve
 from assistant.language import CORE_LANGUAGES, OTHER_LANGUAGES, detect_language
 from assistant.phrases import Phrases
+from assistant.references import ENGLISH_NAMES, ArticleRef
 from assistant.types import KINDS, Answer, Citation, Filters, Hit, StreamEvent, Turn
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,8 @@ _TOKEN_PIECES = 4  # the extractive answer is streamed in a few pieces so client
 class Searcher(Protocol):
     """What the facade needs from retrieval (assistant.retrieval.Retriever)."""
 
-    def search(self, question: str, filters: Filters = ..., k: int | None = None) -> list[Hit]: ...
+    def search(self, question: str, filters: Filters = ..., k: int | None = None,
+               refs: Sequence[ArticleRef] | None = None) -> list[Hit]: ...
 
 
 class Generator(Protocol):
@@ -33,7 +35,7 @@ class Generator(Protocol):
     def stream(self, question: str, language: str, items: Sequence[ContextItem],
                history: Sequence[Turn] = ()) -> Iterator[str]: ...
 
-    def condense(self, question: str, history: Sequence[Turn]) -> str: ...
+    def condense(self, question: str, history: Sequence[Turn], scope: str = "") -> str: ...
 
 
 class Assistant:
@@ -73,10 +75,11 @@ class Assistant:
         timings: dict[str, float] = {}
 
         t0 = time.perf_counter()
-        standalone = self._condense(question, history, mode)
+        asked = self._condense(question, history, mode)
+        standalone = asked.standalone
         timings["condense"] = _ms(t0)
         t0 = time.perf_counter()
-        hits = self.retriever.search(standalone, filters, k)
+        hits = self.retriever.search(standalone, filters, k, refs=asked.refs)
         timings["retrieve"] = _ms(t0)
         items = number_context(hits)
 
@@ -88,10 +91,12 @@ class Assistant:
         elif mode == "llm" and self.llm is not None and not self.extractive.below_threshold(items):
             streamed: list[str] = []
             try:
-                for piece in self.llm.stream(standalone, language, items, history):
+                # the model starts from the passages that answer, in the order the extractive answer uses
+                ordered = self.extractive.evidence_order(asked, items)
+                for piece in self.llm.stream(standalone, language, ordered, history):
                     streamed.append(piece)
                     yield StreamEvent(kind="token", text=piece)
-                text, cites = verify("".join(streamed), items)
+                text, cites = verify("".join(streamed), ordered)
                 if cites:
                     draft = Draft(text=text.strip(), citations=tuple(cites), abstained=False)
                 else:
@@ -103,7 +108,7 @@ class Assistant:
                 # subtle: tokens already sent are superseded; clients show the final answer
                 yield StreamEvent(kind="token", text="\n\n")
         if draft is None:
-            draft = self.extractive.answer(standalone, language, items)
+            draft = self.extractive.answer(asked, language, items)
             used = "extractive"
             for piece in _pieces(draft.text):
                 yield StreamEvent(kind="token", text=piece)
@@ -142,12 +147,16 @@ class Assistant:
             raise InputError(f"Answer mode {chosen!r} is unknown: use one of {', '.join(MODES)}.")
         return chosen
 
-    def _condense(self, question: str, history: Sequence[Turn], mode: str) -> str:
-        if not history:
-            return question
-        if mode == "llm" and self.llm is not None:
-            return self.llm.condense(question, history)
-        return rewrite_followup(question, history)
+    def _condense(self, question: str, history: Sequence[Turn], mode: str) -> Question:
+        """The question with the treaty, article and topic of earlier turns in scope."""
+        asked = resolve(question, history)
+        if asked.is_followup and mode == "llm" and self.llm is not None:
+            # the model rewrites the words; the scope it is given is the same one the offline rewrite keeps
+            named = [ENGLISH_NAMES[asked.treaty]] if asked.treaty else []
+            scope = ", ".join(named + [f"Article {r.article}" for r in asked.refs])
+            rewritten = self.llm.condense(question, history, scope)
+            return Question(question, rewritten, asked.context, asked.refs, asked.treaty)
+        return asked
 
 
 def _ms(since: float) -> float:

@@ -42,10 +42,58 @@ DATE = re.compile(r"\b(?:19|20)\d\d\b|\b\d{1,2}/\d{1,2}\b"
                   r"|يوم|أيام|\d+\s*[年月日天]", re.I)
 
 
+# Capitalized pairs that name places, bodies and treaties, not people.
+_NOT_PEOPLE = (r"(?:Viet Nam|Việt Nam|United|European|General Assembly|Human Rights|Council|Convention"
+               r"|Security"
+               r"|New York|Hanoi|Hà Nội|Budapest|Second Additional|Additional Protocol|Ad Hoc|Member States"
+               r"|Nations Unies|Liên Hợp|Liên hợp|Công ước|Access Now|Electronic Frontier)\b")
+# Questions asking for a person, and what a sentence naming one looks like: a title or office, or two
+# capitalized words inside the sentence ("Lương Tam Quang", "Ghada Waly").
+WHO = re.compile(r"^\s*(?:and\s+)?who\b|\bwho (?:signed|said|is|was|chairs|leads|heads)|\bqui\b|\bai\b"
+                 r"|\bquién|\bкто\b|\bمن\b|谁", re.I)
+PERSON = re.compile(
+    r"\b(?:President|Prime Minister|Minister|Secretary[- ]General|Executive Director|Director|Ambassador"
+    r"|Commissioner|Spokesperson|Deputy|Mr|Ms|Mrs|Dr|Chủ tịch|Thủ tướng|Bộ trưởng|Thứ trưởng|Tổng Thư ký"
+    r"|Đại sứ|Đại tướng|ông|bà|président|présidente|ministre|secrétaire général|directeur|directrice"
+    r"|ambassadeur|commissaire|M\.|Mme|presidente|ministro|ministra|secretario general)\b"
+    r"|(?<=\w[ ,])(?!" + _NOT_PEOPLE + r")[A-ZĐ][\w'’-]+ [A-ZĐ][\w'’-]+|رئيس|وزير|الأمين العام",
+)
+# Questions asking what something is, and sentences that define.
+WHAT_IS = re.compile(r"\bwhat (?:is|are|does .{1,40} mean)\b|\bdefin|qu'est-ce qu|que (?:signifie|désigne)"
+                     r"|\blà gì\b|định nghĩa|\bqué es\b|что такое|ما هو|ما هي|什么是", re.I)
+DEFINES = re.compile(r"\bmeans?\b|\bis defined\b|\brefers? to\b|\bdefin|désigne|s'entend|\bsignifie"
+                     r"|được hiểu|có nghĩa|là\b|định nghĩa|se entiende|significa|يقصد|يعني|означает|是指",
+                     re.I)
+# Questions on what a text allows, requires or forbids, and sentences that state an obligation or a power.
+MODAL_Q = re.compile(r"\b(?:may|must|can|shall)\b|\b(?:allow|require|oblige|permit|forbid|prohibit)\w*"
+                     r"|\bpeut|\bdoi[tv]"
+                     r"|autoris|oblig|interdi|\bcó được\b|\bphải\b|cho phép|cấm|bắt buộc|\bpuede|\bdebe"
+                     r"|permit|prohib|может|должн|يجوز|يجب", re.I)
+MODAL = re.compile(r"\b(?:shall|may|must|is required|are required|is entitled|may not|shall not)\b|\bpeut\b"
+                   r"|\bdoi[tv]ent?\b|\bphải\b|\bđược\b|\bcó thể\b|\bpuede\b|\bdeberá\b|\bdebe\b"
+                   r"|يجوز|يجب|تعتمد|على كل دولة|должн|может", re.I)
+# Sentences that describe a document instead of saying what it says: never the lead when a text answers.
+META = re.compile(
+    r"^\s*(?:(?:it|this page|the page|the article|the statement|the report|the text|the post|the piece"
+    r"|the letter|the story)\s+)?(?:explains|describes|summari[sz]es|lists|presents|outlines|reports|covers"
+    r"|notes|introduces|recounts|quotes|argues|gives|sets out|details|cites|mentions|recalls)\b"
+    r"|^\s*(?:(?:il|elle|l'article|la page|le texte|cet article|ce texte)\s+)?(?:explique|décrit|résume"
+    r"|présente|rapporte|cite|évoque|mentionne|renvoie|rappelle)\b"
+    r"|^\s*(?:bài(?: viết| báo)?|trang|văn bản)\s+(?:nêu|giới thiệu|trình bày|tóm tắt|mô tả|cho biết)",
+    re.I,
+)
+
+
 def answer_cue(question: str) -> re.Pattern[str] | None:
-    """The pattern a sentence answering `question` should contain (a date or a figure), or None."""
+    """The pattern a sentence answering `question` should contain (a date, a figure, a person...), or None."""
     if WHEN.search(question):
         return DATE
     if HOW_MANY.search(question):
         return FIGURE
+    if WHO.search(question):
+        return PERSON
+    if WHAT_IS.search(question):
+        return DEFINES
+    if MODAL_Q.search(question):
+        return MODAL
     return None

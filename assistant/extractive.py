@@ -1,19 +1,21 @@
-"""The offline answerer: picks the source sentences closest to the question, shows conflicts, abstains."""
+"""The offline answerer: the passage that answers first, in the fewest cited sentences; or abstention."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from assistant import articles as art
 from assistant.citations import ContextItem, citation_for
-from assistant.cues import HOW_MANY, QUANTITIES, answer_cue
+from assistant.cues import HOW_MANY, META, QUANTITIES, answer_cue
 from assistant.embeddings import Embedder
-from assistant.followup import own_part
+from assistant.followup import Question, resolve
 from assistant.lexical import tokenize
 from assistant.phrases import Phrases
-from assistant.references import UNCC, parse_article_refs, treaty_of
+from assistant.references import ArticleRef, treaty_of
 from assistant.sentences import split_sentences
 from assistant.types import Citation
 
@@ -27,16 +29,27 @@ FALLBACK_ABSTAIN = 0.5
 # text than a chunk, and EmbeddingGemma scores it lower (measured on the core set: an answerable French
 # question with chunk 0.489 had its best sentence at 0.331).
 SENTENCE_MARGIN = {"embeddinggemma-300m": 0.10}
-UNCC_ARTICLES_PRESENT = 15  # only Articles 1-15 of the UN Convention are in the corpus
-MIN_SENTENCE_CHARS = 25  # shorter sentences are headings or fragments, not answers
+MIN_SENTENCE_CHARS = art.MIN_SENTENCE_CHARS
+
+# Sentence score = cosine + OVERLAP * word overlap + rank prior + cue + article - meta (tuned on dev only).
+OVERLAP = 0.05
+# subtle: retrieval ranks passages better than one sentence's cosine does (dev: first citation expected
+# 0.70 -> 0.78 from 0.06 to 0.35), so the best-ranked passages' sentences start well ahead
+RANK_PRIOR = 0.35  # the 1st passage's sentences get all of it, the 6th's a sixth
+CUE_BONUS = 0.15  # a sentence with the kind of fact asked for (a date, a figure, a person...) ...
+CUE_PENALTY = 0.15  # ... and one without it, when the question asks for one
+ARTICLE_BONUS = 0.10  # a sentence of the very article the question names beats press sentences about it
+META_PENALTY = 0.08  # "It explains...": describes a document instead of saying what it says
+LEAD_MARGIN = 0.12  # how far below the best a sentence that carries the asked fact may be and still lead
+CLOSE = 0.2  # sentences this close to the lead may join it
+WIDE = 0.3  # ... this close for viewpoints and comparisons, where the other side matters
+_SIDES = re.compile(r"compar|differ|versus|\bvs\.?\b|khác|so với|critic|criti|chỉ trích|view|opinion|avis"
+                    r"|position|quan điểm|concern|inquiét|lo ngại|opini[oó]n|diferencia|مقارنة|رأي", re.I)
 
 
 def quotable_sentences(text: str) -> list[tuple[int, int]]:
     """Spans of the sentences the answerer may quote (the pipeline embeds exactly these at ingest)."""
-    return [
-        (start, end) for start, end in split_sentences(text)
-        if end - start >= MIN_SENTENCE_CHARS and not text[start:end].endswith(":")
-    ]
+    return art.quotable(text)
 
 
 class SentenceVectors(Protocol):
@@ -45,11 +58,6 @@ class SentenceVectors(Protocol):
     def sentence_vectors(
         self, chunk_ids: Sequence[str]
     ) -> Mapping[str, Sequence[tuple[int, int, Sequence[float]]]]: ...
-
-
-CUE_BONUS = 0.05  # a sentence with the kind of fact asked for beats a near-equal one without it
-# a sentence of the very article the question names beats press sentences that only mention it
-ARTICLE_BONUS = 0.10
 
 
 @dataclass(frozen=True)
@@ -67,41 +75,61 @@ _Span = tuple[ContextItem, int, int]  # a sentence of the item's chunk: (item, s
 @dataclass(frozen=True)
 class _Candidate:
     item: ContextItem
-    text: str
+    start: int
+    end: int
     score: float
     cosine: float
+    cue: bool = False
+    meta: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.item.hit.chunk.text[self.start : self.end]
 
 
 class ExtractiveAnswerer:
-    """Answer by quoting 2-4 source sentences, each cited; say when sources disagree or say nothing."""
+    """Answer by quoting the source sentences that answer, each cited; show conflicts; or abstain."""
 
     def __init__(self, embedder: Embedder, phrases: Phrases, abstain_threshold: float = 0.0,
                  max_chunks: int = 6, max_sentences: int = 160, max_picks: int = 3,
-                 sentences: SentenceVectors | None = None) -> None:
+                 sentences: SentenceVectors | None = None, held: art.Held | None = None,
+                 unknown: Callable[[str], list[str]] | None = None) -> None:
         if max_picks <= 0 or max_chunks <= 0 or max_sentences <= 0:
             raise ValueError("max_picks, max_chunks and max_sentences must be greater than 0.")
         self.embedder = embedder
         self.sentences = sentences
+        self.held = held  # which articles of each treaty the index holds: a corpus fact, looked up
+        self.unknown = unknown  # the names of a question that no passage holds
         self._fallback_logged = False
         self.phrases = phrases
         self.threshold = abstain_threshold or DEFAULT_ABSTAIN.get(embedder.name, FALLBACK_ABSTAIN)
         self.max_chunks, self.max_sentences, self.max_picks = max_chunks, max_sentences, max_picks
         self.sentence_margin = SENTENCE_MARGIN.get(embedder.name, 0.05)
 
-    def answer(self, question: str, language: str, items: Sequence[ContextItem]) -> Draft:
+    def answer(self, question: Question | str, language: str, items: Sequence[ContextItem]) -> Draft:
         """Compose a cited answer from `items` in the question's language, or abstain."""
-        missing = _missing_uncc_article(question, items)
-        if self.below_threshold(items):
-            return self.abstain(language, items, missing)
-        if missing:
+        q = resolve(question) if isinstance(question, str) else question
+        article = art.find_article(q.refs, items)
+        if article is not None:
+            return self._article_answer(q, language, items, article)
+        missing = art.missing_article(q.refs, self.held)
+        if missing is not None:
             # subtle: press sentences near "Article 40" are not its text; never let them pass for it
-            return self.abstain(language, items, missing)
-        candidates = self._score(question, language, items)
-        if not candidates or candidates[0].cosine < self.threshold - self.sentence_margin:
-            return self.abstain(language, items, missing)
-        picks = _pick(candidates, self.max_picks)
-        intro = [self.phrases.get(language, "uncc_partial", article=missing)] if missing else []
-        intro.append(self.phrases.get(language, "lead_in"))
+            return self._missing_answer(language, items, *missing)
+        if self.below_threshold(items):
+            return self.abstain(language, items)
+        if self.unknown is not None and self.unknown(q.original):
+            # subtle: "Interpol", "RGPD": a question about a name no passage holds shares only its other
+            # words with the materials, and an answer would be about something else
+            return self.abstain(language, items)
+        candidates = self._score(q, items)
+        if not candidates or max(c.cosine for c in candidates) < self.threshold - self.sentence_margin:
+            return self.abstain(language, items)
+        picks = _pick(candidates, self.max_picks, wide=bool(_SIDES.search(q.original)))
+        if not picks[0].cue:
+            # the question asks for a date, a figure, a person...: no passage near the top carries one
+            return self.abstain(language, items)
+
         cited: dict[int, Citation] = {}
         quotes = []
         for cand in picks:
@@ -109,8 +137,8 @@ class ExtractiveAnswerer:
             cited.setdefault(cand.item.n, citation_for(cand.item, cand.text))
         # subtle: the lead-in gets a line of its own, so the answer's own words (in the question's
         # language) are not read together with quotes in the sources' languages
-        text = " ".join(intro) + "\n" + " ".join(quotes)
-        conflict = _conflict(question, picks, _all_sentences(items))
+        text = self.phrases.get(language, "lead_in") + "\n" + " ".join(quotes)
+        conflict = _conflict(q.original if not q.is_followup else q.standalone, picks, _all_sentences(items))
         if conflict:
             sides = []
             for value, cand in conflict:
@@ -119,22 +147,68 @@ class ExtractiveAnswerer:
             text += "\n\n" + self.phrases.get(language, "conflict", values="; ".join(sides))
         return Draft(text=text, citations=tuple(cited[n] for n in sorted(cited)), abstained=False)
 
+    def evidence_order(self, question: Question | str, items: Sequence[ContextItem]) -> list[ContextItem]:
+        """The items renumbered in the order an answer would use them: named article, then best sentence."""
+        q = resolve(question) if isinstance(question, str) else question
+        article = art.find_article(q.refs, items)
+        first = [i.n for i in article.items] if article else []
+        best: dict[int, float] = {}
+        for cand in self._score(q, items):
+            best.setdefault(cand.item.n, cand.score)
+        rest = sorted((i for i in items if i.n not in first), key=lambda i: (-best.get(i.n, -9.0), i.n))
+        ordered = [i for n in first for i in items if i.n == n] + rest
+        return [ContextItem(n=rank, hit=item.hit) for rank, item in enumerate(ordered, start=1)]
+
     def below_threshold(self, items: Sequence[ContextItem]) -> bool:
         """True when even the closest passage is too far from the question to answer it."""
         best = max((i.hit.dense_score for i in items if i.hit.dense_score is not None), default=0.0)
         log.debug("best dense score %.3f, threshold %.3f", best, self.threshold)
         return not items or best < self.threshold
 
-    def abstain(self, language: str, items: Sequence[ContextItem], missing_article: str = "") -> Draft:
+    def abstain(self, language: str, items: Sequence[ContextItem], lead: str = "") -> Draft:
         """The 'materials do not say' answer, citing the closest passages so a reader can check."""
         text = self.phrases.get(language, "abstain")
-        if missing_article:
-            text = self.phrases.get(language, "uncc_partial", article=missing_article) + " " + text
+        if lead:
+            text = lead + " " + text
         closest = [citation_for(i, _first_sentence(i.hit.chunk.text)) for i in items[:3]]
         return Draft(text=text, citations=tuple(closest), abstained=True)
 
-    def _score(self, question: str, language: str, items: Sequence[ContextItem]) -> list[_Candidate]:
-        """Sentences of the top chunks, scored by embedding similarity, word overlap and chunk rank."""
+    def _article_answer(self, q: Question, language: str, items: Sequence[ContextItem],
+                        article: art.ArticleText) -> Draft:
+        """The article's own text in order, with its locator, then what other documents say about it."""
+        number = article.ref.article + (f"({article.ref.paragraph})" if article.ref.paragraph else "")
+        values = {
+            "article": self.phrases.get(language, "article_word", number=number),
+            "treaty": art.treaty_name(self.phrases, language, article.treaty),
+            "source_language": self.phrases.get(language, f"lang_{article.language}")
+            if f"lang_{article.language}" in self.phrases.table.get(language, {}) else article.language,
+        }
+        key = "article_lead" if article.language == language else "article_lead_foreign"
+        own = {i.n for i in article.items}
+        best = [(c.item.n, c.start, c.end) for c in self._score(q, article.items) if c.item.n in own]
+        cited: dict[int, Citation] = {}
+        spans = art.article_spans(article, [] if art.is_bare_lookup(q.standalone) else best[:1])
+        text = self.phrases.get(language, key, **values) + "\n" + art.quote_spans(spans, cited)
+        others = art.mentions(article, items, language)
+        if others:
+            text += "\n\n" + self.phrases.get(language, "also_said") + "\n" + art.quote_spans(others, cited)
+        return Draft(text=text, citations=tuple(cited[n] for n in sorted(cited)), abstained=False)
+
+    def _missing_answer(self, language: str, items: Sequence[ContextItem], ref: ArticleRef,
+                        held: set[str]) -> Draft:
+        """Say the article's text is not in the materials; cite what they do say about it, if anything."""
+        lead = self.phrases.get(language, "article_missing", article=ref.article, held=art.held_range(held),
+                                treaty=art.treaty_name(self.phrases, language, ref.treaty))
+        about = art.ArticleText(ref, ref.treaty, ())
+        spans = art.mentions(about, items, language)
+        if not spans:
+            return self.abstain(language, items, lead)
+        cited: dict[int, Citation] = {}
+        text = lead + "\n\n" + self.phrases.get(language, "also_said") + "\n" + art.quote_spans(spans, cited)
+        return Draft(text=text, citations=tuple(cited[n] for n in sorted(cited)), abstained=True)
+
+    def _score(self, q: Question, items: Sequence[ContextItem]) -> list[_Candidate]:
+        """Sentences of the top chunks, scored by embedding similarity, word overlap, rank and fact kind."""
         pool: list[_Span] = []
         for item in items[: self.max_chunks]:
             pool.extend((item, start, end) for start, end in quotable_sentences(item.hit.chunk.text))
@@ -143,25 +217,28 @@ class ExtractiveAnswerer:
         if not pool:
             return []
         svecs = self._sentence_vectors(pool)
-        # subtle: the same query prompt as retrieval, so cosines compare with dense_score; the embedder
-        # caches the retriever's vector of this very question, so this costs nothing
-        qvec = self.embedder.embed_batch([question], "query")[0]
-        q_terms = set(tokenize(question, language))
-        named = {(ref.article, ref.treaty) for ref in parse_article_refs(own_part(question))}
-        # subtle: a follow-up's appended context keeps its own question word ("When was ...?")
-        cue = answer_cue(own_part(question))
+        # subtle: the same query text and prompt as retrieval, so the embedder's cache answers it
+        qvec = self.embedder.embed_batch([q.standalone], "query")[0]
+        q_terms = set(tokenize(q.standalone))
+        named = {(ref.article, ref.treaty) for ref in q.refs}
+        # what the user's own words ask for; a bare follow-up ("and the EU?") asks what the earlier one did
+        cue = answer_cue(q.original) or (answer_cue(q.context) if q.context else None)
         out = []
         for (item, start, end), vec in zip(pool, svecs, strict=True):
             sentence = item.hit.chunk.text[start:end]
             cosine = sum(a * b for a, b in zip(qvec, vec, strict=True))
             terms = set(tokenize(sentence, item.hit.doc.language))
             overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
-            score = cosine + 0.15 * overlap + 0.03 / item.n
-            if cue is not None and cue.search(sentence):
-                score += CUE_BONUS
+            score = cosine + OVERLAP * overlap + RANK_PRIOR * (1 - (item.n - 1) / self.max_chunks)
+            has_cue = cue is not None and bool(cue.search(sentence))
+            if cue is not None:
+                score += CUE_BONUS if has_cue else -CUE_PENALTY
             if _names_article(named, item):
                 score += ARTICLE_BONUS
-            out.append(_Candidate(item, sentence, score, cosine))
+            meta = bool(META.search(sentence))
+            if meta:
+                score -= META_PENALTY
+            out.append(_Candidate(item, start, end, score, cosine, has_cue or cue is None, meta))
         return sorted(out, key=lambda c: c.score, reverse=True)
 
     def _sentence_vectors(self, pool: Sequence[_Span]) -> list[Sequence[float]]:
@@ -208,22 +285,33 @@ def _round_robin(pool: list[_Span]) -> list[_Span]:
     return out
 
 
-def _pick(candidates: list[_Candidate], max_picks: int) -> list[_Candidate]:
-    """The best sentences, one per document first, close enough to the best and not repeating it."""
+def _viewpoint(cand: _Candidate) -> str:
+    return dict(cand.item.hit.doc.extra).get("VIEWPOINT", cand.item.hit.doc.doc_id)
+
+
+def _pick(candidates: list[_Candidate], max_picks: int, wide: bool = False) -> list[_Candidate]:
+    """The lead that answers, then other documents close to it (other viewpoints first), never repeating."""
     best = candidates[0].score
-    close = [c for c in candidates if c.score >= best - 0.06]
-    picks: list[_Candidate] = []
-    for one_per_doc in (True, False):
+    # subtle: a sentence that carries the fact asked for and says it (not "it explains...") leads when one
+    # is near the top; the margin is the cue's and the meta penalty's own size, so it never reaches far
+    lead = next((c for c in candidates if c.cue and not c.meta and c.score >= best - LEAD_MARGIN),
+                candidates[0])
+    margin = WIDE if wide else CLOSE
+    close = [c for c in candidates
+             if c is not lead and c.score >= lead.score - margin and c.cue and not c.meta]
+    picks = [lead]
+    for rule in ("other_view", "other_doc"):
         for cand in close:
             if len(picks) >= max_picks:
                 break
-            if cand in picks or (one_per_doc and any(p.item.hit.doc.doc_id == cand.item.hit.doc.doc_id
-                                                     for p in picks)):
+            if cand in picks or any(p.item.hit.doc.doc_id == cand.item.hit.doc.doc_id for p in picks):
+                continue
+            if rule == "other_view" and any(_viewpoint(p) == _viewpoint(cand) for p in picks):
                 continue
             if any(_similar(cand.text, p.text) for p in picks):
                 continue
             picks.append(cand)
-    return picks[: max(2, len(picks))] if picks else candidates[:1]
+    return picks
 
 
 def _similar(a: str, b: str) -> bool:
@@ -236,8 +324,7 @@ def _all_sentences(items: Sequence[ContextItem]) -> list[_Candidate]:
     """Every sentence of every retrieved chunk, in rank order (a regex scan: no embedding needed)."""
     out: list[_Candidate] = []
     for item in items:
-        text = item.hit.chunk.text
-        out.extend(_Candidate(item, text[s:e], 0.0, 0.0) for s, e in split_sentences(text))
+        out.extend(_Candidate(item, s, e, 0.0, 0.0) for s, e in split_sentences(item.hit.chunk.text))
     return out
 
 
@@ -265,16 +352,6 @@ def _conflict(question: str, picks: list[_Candidate],
         if len(sides) >= 2:
             return list(sides.values())[:4]
     return []
-
-
-def _missing_uncc_article(question: str, items: Sequence[ContextItem]) -> str:
-    """The UN Convention article asked about whose text is not in the materials, or ""."""
-    for ref in parse_article_refs(question):
-        if ref.treaty == UNCC and ref.article.isdigit() and int(ref.article) > UNCC_ARTICLES_PRESENT:
-            has_text = any(i.hit.chunk.article == ref.article and treaty_of(i.hit.doc) == UNCC for i in items)
-            if not has_text:
-                return ref.article
-    return ""
 
 
 def _first_sentence(text: str) -> str:

@@ -1,11 +1,12 @@
-"""Deterministic follow-up rewriting: carry the earlier question's treaty, subject and article."""
+"""Conversation state: a follow-up made standalone, keeping the treaty, article and topic of earlier turns."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
-from assistant.references import parse_article_refs
+from assistant.references import ArticleRef, parse_article_refs, treaties_named
 from assistant.types import Turn
 
 # Words that make a question lean on the previous one (pronouns, "and ...", "what about ...").
@@ -21,40 +22,80 @@ _SUBJECT = re.compile(
     r"|\bUNCC\b|protocol|protocole|protocolo|nghị định thư|конвенц|ООН|اتفاقية|الأمم المتحدة|公约|联合国",
     re.IGNORECASE,
 )
+_STARTS_WITH_AND = re.compile(r"^\s*(?:and|et|y|và|còn|а|и)\b", re.IGNORECASE)
+# An article phrase of an earlier question, whose number a follow-up's article replaces.
 _ARTICLE_PHRASE = re.compile(
-    r"(?:\b(?:articles?|arts?\.|artículos?|điều|статья|статьи|статье)\s*\d+(?:\s*\(\d+\))?|المادة\s*\d+"
-    r"|第\s*\d+\s*条)",
+    r"(?:\b(?:articles?|arts?\.|artículos?|điều|статья|статьи|статье)\s*|المادة\s*|第\s*)(\d+)"
+    r"(?:\s*\(\d+\))?(?:\s*条)?",
     re.IGNORECASE,
 )
 _SHORT_WORDS = 7
+_BARE_WORDS = 2  # "et l'article 17 ?", "còn Điều 17 thì sao?": no words to keep beside the article
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as the answerer needs it: the user's words, a standalone form, and what is in scope."""
+
+    original: str  # what the user typed
+    standalone: str  # understandable without the conversation; what retrieval searches for
+    context: str = ""  # the earlier question a follow-up leans on ("" when it stands alone)
+    refs: tuple[ArticleRef, ...] = ()  # articles in scope, each with its treaty resolved
+    treaty: str = ""  # the treaty in scope: named by the question, else by the conversation
+
+    @property
+    def is_followup(self) -> bool:
+        """True when earlier turns completed this question."""
+        return bool(self.context)
 
 
 def is_followup(question: str) -> bool:
     """True when the question cannot stand alone: short, leaning on "it"/"and", or naming no treaty."""
     words = question.split()
-    if _SUBJECT.search(question) and not re.match(r"^\s*(?:and|et|y|và|còn|а|и)\b", question, re.I):
+    if _SUBJECT.search(question) and not _STARTS_WITH_AND.match(question):
         return False
     has_article = bool(parse_article_refs(question))
     return len(words) <= _SHORT_WORDS or has_article or bool(_LEANING.search(question))
 
 
-def rewrite_followup(question: str, history: Sequence[Turn]) -> str:
-    """The question made standalone with the last earlier user question as context, or unchanged."""
+def _scope(text: str) -> str:
+    named = treaties_named(text)
+    return named[0] if named else ""
+
+
+def resolve(question: str, history: Sequence[Turn] = ()) -> Question:
+    """The question with its scope; a follow-up gets the earlier question's treaty, article and topic."""
+    question = question.strip()
+    own_refs = tuple(parse_article_refs(question))
+    own_treaty = _scope(question)
     earlier = [t.content.strip() for t in history if t.role == "user" and t.content.strip()]
     if not earlier or not is_followup(question):
-        return question
+        treaty = own_treaty or next((r.treaty for r in own_refs if r.treaty), "")
+        return Question(question, question, refs=own_refs, treaty=treaty)
     # the most recent earlier question that names a subject is the one the follow-up leans on
     context = next((q for q in reversed(earlier) if _SUBJECT.search(q)), earlier[-1])
-    if parse_article_refs(question):
-        # subtle: the new article replaces the old one; keeping both would retrieve the old text
-        context = _ARTICLE_PHRASE.sub("", context)
-        context = re.sub(r"\s{2,}", " ", context).strip()
-    return f"{question.strip()} ({context})"
+    treaty = own_treaty or next((t for q in reversed(earlier) for t in treaties_named(q)), "")
+    if own_refs:
+        refs = tuple(r if r.treaty else replace(r, treaty=treaty) for r in own_refs)
+        standalone = _with_article(context, question, refs[0])
+        if len(_LEANING.sub(" ", _ARTICLE_PHRASE.sub(" ", question)).split()) > _BARE_WORDS:
+            standalone = f"{question} {standalone}"  # the user's own words say more than "and Article 17?"
+        return Question(question, standalone, context, refs, treaty)
+    # no article of its own: the earlier question's articles stay in scope ("and what does it require?")
+    refs = tuple(r if r.treaty else replace(r, treaty=treaty) for r in parse_article_refs(context))
+    return Question(question, f"{question} {context}", context, refs, treaty)
 
 
-def own_part(standalone: str) -> str:
-    """The user's own words of a question made by `rewrite_followup` (the part before the context)."""
-    # subtle: the first " (" when the text ends with ")": the earlier question may hold parentheses too,
-    # and the user's question words come first anyway
-    head, sep, _ = standalone.partition(" (")
-    return head if sep and standalone.endswith(")") and head else standalone
+def _with_article(context: str, question: str, ref: ArticleRef) -> str:
+    """The earlier question asked of the new article ("What does Article 16 ..." -> "... Article 17 ...")."""
+    found = _ARTICLE_PHRASE.search(context)
+    if found is None:
+        return f"{question} {context}"
+    phrase = found.group(0)
+    number = found.group(1)
+    at = found.start(1) - found.start(0)
+    new = re.sub(r"\s*\(\d+\)", "", phrase[:at] + ref.article + phrase[at + len(number):])
+    if ref.paragraph:
+        new += f"({ref.paragraph})"
+    rest = _ARTICLE_PHRASE.sub("", context[found.end():])  # other articles of the earlier question go
+    return re.sub(r"\s{2,}", " ", context[: found.start()] + new + rest).strip()

@@ -162,6 +162,10 @@ class BM25Index:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def known(self, term: str) -> bool:
+        """Whether any indexed passage holds the (tokenized) term."""
+        return term in self._vocab
+
     def search(
         self, query: str, k: int, allowed: set[str] | None = None, language: str | None = None
     ) -> list[tuple[str, float]]:
@@ -186,3 +190,18 @@ class BM25Index:
             return []
         top = candidates[np.argsort(-scores[candidates], kind="stable")[:k]]
         return [(self.ids[i], float(scores[i])) for i in top]
+
+
+_SENTENCE_START = re.compile(r"[.?!:;«\"“(¿¡]\s*$")
+
+
+def names_in(text: str) -> list[str]:
+    """Capitalized words and acronyms inside a sentence ("Interpol", "RGPD"): what a question is about."""
+    out = []
+    for m in re.finditer(r"[A-ZÀ-ÝĐ][\w’'-]*", text):
+        before = text[: m.start()]
+        # subtle: a sentence's first word is capitalized whatever it is; a letter inside a word is no name
+        if not before.strip() or _SENTENCE_START.search(before) or not before[-1].isspace():
+            continue
+        out.append(m.group(0))
+    return out

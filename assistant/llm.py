@@ -189,7 +189,7 @@ class LLMAnswerer:
             raise LLMError(_EMPTY)
         return text
 
-    def condense(self, question: str, history: Sequence[Turn]) -> str:
+    def condense(self, question: str, history: Sequence[Turn], scope: str = "") -> str:
         """The follow-up rewritten as a standalone question; the question unchanged if that fails."""
         recent = self._recent(history)
         if not recent:
@@ -197,7 +197,8 @@ class LLMAnswerer:
         who = {"user": "User", "assistant": "Assistant"}
         lines = [f"{who[t.role]}: {_MARKER.sub('', t.content)[:_TURN_CHARS].strip()}" for t in recent]
         try:
-            prompt = self.prompts.render("condense", history="\n".join(lines), question=question)
+            prompt = self.prompts.render("condense", history="\n".join(lines), question=question,
+                                         scope=scope or "(none named)")
             reply = self.chat_model.invoke([HumanMessage(prompt)], max_tokens=_CONDENSE_MAX_TOKENS)
         except Exception as exc:  # condensing is an optimisation: answer the question as asked
             log.warning("condense failed, using the question as asked: %s: %s", type(exc).__name__, exc)

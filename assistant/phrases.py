@@ -9,7 +9,11 @@ from pathlib import Path
 from assistant.errors import PromptError
 
 PHRASE_FILE = "extractive_phrases.json"
-REQUIRED = ("lead_in", "conflict", "abstain", "uncc_partial", "fallback_notice", "no_llm")
+REQUIRED = (
+    "lead_in", "conflict", "abstain", "fallback_notice", "no_llm", "article_lead", "article_lead_foreign",
+    "article_missing", "also_said", "article_word", "treaty_budapest", "treaty_uncc", "treaty_protocol",
+    "lang_en", "lang_fr", "lang_vi", "lang_ar", "lang_es", "lang_ru", "lang_zh",
+)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from assistant.types import DocMeta
 
 BUDAPEST, UNCC, PROTOCOL = "budapest", "uncc", "protocol"
+ENGLISH_NAMES = {BUDAPEST: "the Budapest Convention", UNCC: "the UN Convention against Cybercrime",
+                 PROTOCOL: "the Additional Protocol (ETS 189)"}
 
 _ARABIC_DIGITS = str.maketrans(
     {chr(0x0660 + i): str(i) for i in range(10)}
@@ -98,6 +100,13 @@ def _treaty_mentions(original: str, norm: str) -> list[tuple[int, str]]:
     found = [(m.start(), treaty) for treaty, rx in _TREATY_NAMES for m in rx.finditer(norm)]
     found += [(m.start(), UNCC) for m in _UN_ACRONYM.finditer(original)]
     return sorted(found)
+
+
+def treaties_named(text: str) -> list[str]:
+    """The treaties a text names, in the order it names them, each once."""
+    norm = _normalize(text)
+    mentions = _treaty_mentions(unicodedata.normalize("NFC", text), norm)
+    return list(dict.fromkeys(treaty for _, treaty in mentions))
 
 
 def parse_article_refs(text: str) -> list[ArticleRef]:

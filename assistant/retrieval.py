@@ -14,7 +14,7 @@ from assistant.config import Settings
 from assistant.errors import InputError
 from assistant.fusion import convex, diversify, interleave, rrf
 from assistant.language import detect_language
-from assistant.lexical import BM25Index
+from assistant.lexical import BM25Index, names_in, tokenize
 from assistant.references import ArticleRef, parse_article_refs, treaty_of
 from assistant.store import date_num
 from assistant.types import Chunk, DocMeta, Filters, Hit
@@ -115,6 +115,28 @@ class Retriever:
         self._indexed = len(chunks)
         logger.info("lexical index rebuilt: %d chunks, %d articles", len(chunks), len(by_article))
 
+    def unknown_names(self, question: str) -> list[str]:
+        """Names and acronyms of the question that no indexed passage holds ("Interpol", "RGPD").
+
+        Only for a question in a language the index has passages in: a Spanish question over no Spanish
+        passage names "Convención" and "Asamblea", which are unknown only as words.
+        """
+        index = self._ensure_index()
+        if detect_language(question) not in self._by_language:
+            return []
+        unknown = []
+        for name in names_in(question):
+            terms = [t for t in tokenize(name) if len(t) >= 3]  # "Interpol's" -> "interpol"
+            if terms and not any(index.known(t) for t in terms):
+                unknown.append(name)
+        return unknown
+
+    def articles(self, treaty: str) -> set[str]:
+        """The article numbers of `treaty` whose text is in the index (a corpus fact, not a constant)."""
+        self._ensure_index()
+        return {article for article, ids in self._by_article.items()
+                if any(treaty_of(self._chunks[cid][1]) == treaty for cid in ids)}
+
     def _ensure_index(self) -> BM25Index:
         # a cheap count tells whether an ingest ran since the last build
         if self._index is None or self.store.count() != self._indexed:
@@ -195,8 +217,9 @@ class Retriever:
             return None
         return {cid for cid, (_, doc) in self._chunks.items() if doc_matches(doc, filters)}
 
-    def search(self, question: str, filters: Filters = Filters(), k: int | None = None) -> list[Hit]:
-        """The top k passages for a question, best first."""
+    def search(self, question: str, filters: Filters = Filters(), k: int | None = None,
+               refs: Sequence[ArticleRef] | None = None) -> list[Hit]:
+        """The top k passages for a question, best first; `refs`: the articles in scope (default: parsed)."""
         k = self.settings.top_k if k is None else k
         if k <= 0:
             raise InputError(f"k must be greater than 0. Currently, k is {k}.")
@@ -242,7 +265,8 @@ class Retriever:
             # article references are first-class: the named article joins the list even if neither
             # search found it, above anything found only by similarity (the best fused score possible).
             boost = ceiling
-            named = article_matches(parse_article_refs(question), self._chunks, self._by_article)
+            in_scope = parse_article_refs(question) if refs is None else refs
+            named = article_matches(in_scope, self._chunks, self._by_article)
             for cid, strength in named.items():
                 if doc_matches(self._chunks[cid][1], filters):
                     scores[cid] = scores.get(cid, 0.0) + boost * strength

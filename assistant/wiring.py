@@ -27,7 +27,8 @@ def build_assistant(settings: Settings) -> Assistant:
     view = IndexView(store, settings.index_refresh_s)
     retriever = Retriever(view, embedder, settings)  # type: ignore[arg-type]
     phrases = load_phrases(settings.prompts_dir)
-    extractive = ExtractiveAnswerer(embedder, phrases, settings.abstain_threshold, sentences=store)
+    extractive = ExtractiveAnswerer(embedder, phrases, settings.abstain_threshold, sentences=store,
+                                    held=retriever.articles, unknown=retriever.unknown_names)
     llm: LLMAnswerer | None = None
     closers = []
     if settings.mode == "llm" or settings.llm_base_url or settings.llm_gguf_path:

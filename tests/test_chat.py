@@ -14,8 +14,9 @@ from assistant.config import PROJECT_ROOT, Settings
 from assistant.cues import answer_cue
 from assistant.errors import InputError, LLMError
 from assistant.extractive import ExtractiveAnswerer
-from assistant.followup import is_followup, own_part, rewrite_followup
+from assistant.followup import is_followup, resolve
 from assistant.phrases import load_phrases
+from assistant.references import ArticleRef
 from assistant.types import Chunk, DocMeta, Filters, Hit, Turn
 
 PASSAGES = [
@@ -30,7 +31,8 @@ class ListRetriever:
     def __init__(self, hits: list[Hit]) -> None:
         self.hits, self.asked = hits, []  # type: ignore[var-annotated]
 
-    def search(self, question: str, filters: Filters = Filters(), k: int | None = None) -> list[Hit]:
+    def search(self, question: str, filters: Filters = Filters(), k: int | None = None,
+               refs: Sequence[ArticleRef] | None = None) -> list[Hit]:
         self.asked.append(question)
         return self.hits[: k or len(self.hits)]
 
@@ -38,16 +40,17 @@ class ListRetriever:
 class ScriptedLLM:
     """Streams a fixed reply, or raises LLMError when the reply is None."""
 
-    def __init__(self, reply: str | None) -> None:
-        self.reply = reply
-
     def stream(self, question: str, language: str, items: Sequence[ContextItem],
                history: Sequence[Turn] = ()) -> Iterator[str]:
         if self.reply is None:
             raise LLMError("The model endpoint timed out after 60 s; try again or use extractive mode.")
         yield from (self.reply[i : i + 7] for i in range(0, len(self.reply), 7))
 
-    def condense(self, question: str, history: Sequence[Turn]) -> str:
+    def __init__(self, reply: str | None) -> None:  # noqa: D107
+        self.reply, self.scopes = reply, []  # type: ignore[var-annotated]
+
+    def condense(self, question: str, history: Sequence[Turn], scope: str = "") -> str:
+        self.scopes.append(scope)
         return f"standalone: {question}"
 
 
@@ -131,9 +134,13 @@ def test_history_is_bounded_and_followup_condensed(build: Callable[..., Assistan
     assistant = build(ScriptedLLM("It has 68 articles [1]."), history_turns=2)
     history = [Turn("user", "When was the UN Convention signed in Hanoi?"), Turn("assistant", "In 2025 [1].")]
     answer = assistant.answer("and who signed it?", history=history)
-    assert answer.standalone_question == "and who signed it? (When was the UN Convention signed in Hanoi?)"
-    answer = assistant.answer("and who signed it?", history=history, mode="llm")
-    assert answer.standalone_question == "standalone: and who signed it?"
+    assert answer.standalone_question == "and who signed it? When was the UN Convention signed in Hanoi?"
+    llm = assistant.llm
+    answer = assistant.answer("and Article 17?", history=[Turn("user", "What does Article 16 of the Budapest "
+                                                                 "Convention say?")], mode="llm")
+    assert answer.standalone_question == "standalone: and Article 17?"
+    # the model's rewrite is given the same scope the offline rewrite keeps
+    assert llm.scopes[-1] == "the Budapest Convention, Article 17"  # type: ignore[union-attr]
 
 
 def test_answer_to_json_has_the_documented_fields(build: Callable[..., Assistant]) -> None:
@@ -146,18 +153,36 @@ def test_answer_to_json_has_the_documented_fields(build: Callable[..., Assistant
 
 
 @pytest.mark.parametrize("question, previous, expected", [
-    ("what does Article 17 add?", "What does Article 16 of the Budapest Convention say?",
-     "what does Article 17 add? (What does of the Budapest Convention say?)"),
+    ("And Article 17?", "What does Article 16 of the Budapest Convention require?",
+     "What does Article 17 of the Budapest Convention require?"),
     ("et l'article 17 ?", "Que dit l'article 16 de la Convention de Budapest ?",
-     "et l'article 17 ? (Que dit l' de la Convention de Budapest ?)"),
+     "Que dit l'article 17 de la Convention de Budapest ?"),
     ("còn Điều 17 thì sao?", "Điều 16 của Công ước Budapest quy định gì?",
-     "còn Điều 17 thì sao? (của Công ước Budapest quy định gì?)"),
+     "Điều 17 của Công ước Budapest quy định gì?"),
+    ("and what does Article 17(2) add?", "What does Article 16 of the Budapest Convention say?",
+     "and what does Article 17(2) add? What does Article 17(2) of the Budapest Convention say?"),
+    ("what about the EU?", "Who signed the UN Convention in Hanoi?",
+     "what about the EU? Who signed the UN Convention in Hanoi?"),
     ("Who signed the Budapest Convention first?", "When was the UN Convention signed?",
      "Who signed the Budapest Convention first?"),
 ])
-def test_rewrite_followup(question: str, previous: str, expected: str) -> None:
+def test_followup_keeps_treaty_article_and_topic(question: str, previous: str, expected: str) -> None:
     history = [Turn("user", previous), Turn("assistant", "An answer [1].")]
-    assert rewrite_followup(question, history) == expected
+    assert resolve(question, history).standalone == expected
+
+
+def test_followup_state_is_typed() -> None:
+    """The article in scope travels as data, with the treaty of the earlier turn; no string to parse back."""
+    earlier = [Turn("user", "Que prévoit l'article 16 de la Convention de Budapest ?")]
+    asked = resolve("Et l'article 17 ?", earlier)
+    assert asked.is_followup and asked.original == "Et l'article 17 ?" and asked.treaty == "budapest"
+    assert asked.refs == (ArticleRef("17", "", "budapest"),)
+    # a follow-up without an article of its own keeps the earlier one in scope
+    asked = resolve("and what does it require?", [Turn("user", "What does Article 16 of the Budapest "
+                                                              "Convention say?")])
+    assert asked.refs == (ArticleRef("16", "", "budapest"),)
+    alone = resolve("Who signed the UN Convention?", [Turn("user", "What is Article 16 of Budapest?")])
+    assert not alone.is_followup and alone.treaty == "uncc"
 
 
 def test_is_followup() -> None:
@@ -196,7 +221,19 @@ def test_answer_cue(question: str, sentence: str, holds: bool) -> None:
 
 
 def test_answer_cue_reads_the_users_words_of_a_followup() -> None:
-    assert answer_cue("Who signed it?") is None
-    standalone = rewrite_followup("and who signed it?", [Turn("user", "When was the UN Convention signed?")])
-    assert own_part(standalone) == "and who signed it?" and answer_cue(own_part(standalone)) is None
-    assert own_part("What does it say (if anything)?") == "What does it say (if anything)?"
+    assert answer_cue("Who signed it?") is not None
+    asked = resolve("and who signed it?", [Turn("user", "When was the UN Convention signed?")])
+    assert asked.original == "and who signed it?" and answer_cue(asked.original) is answer_cue("who signed?")
+    assert answer_cue("Did Canada sign?") is None  # "can" inside "Canada" asks nothing
+
+
+@pytest.mark.parametrize("question, sentence, holds", [
+    ("Who signed for Viet Nam?", "Đại tướng Lương Tam Quang, Bộ trưởng Bộ Công an, ký thay mặt.", True),
+    ("Who signed for Viet Nam?", "He presented Viet Nam as the Convention's first signatory.", False),
+    ("What is a serious crime?", "'Serious crime' means conduct punishable by at least four years.", True),
+    ("May a Party refuse assistance?", "A Party may refuse assistance if the request concerns a political "
+                                       "offence.", True),
+])
+def test_cues_of_what_the_question_asks(question: str, sentence: str, holds: bool) -> None:
+    cue = answer_cue(question)
+    assert cue is not None and bool(cue.search(sentence)) is holds

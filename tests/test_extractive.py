@@ -45,8 +45,10 @@ def assistant(corpus_dir: Path, small_embedder: Embedder,
     summary = ingest([str(corpus_dir / f) for f in FILES], settings, small_embedder, store)
     assert summary.added == len(FILES)
     phrases = load_phrases(PROJECT_ROOT / "prompts")
-    extractive = ExtractiveAnswerer(small_embedder, phrases, settings.abstain_threshold, sentences=store)
-    yield Assistant(Retriever(store, small_embedder, settings), extractive, settings, phrases)
+    retriever = Retriever(store, small_embedder, settings)
+    extractive = ExtractiveAnswerer(small_embedder, phrases, settings.abstain_threshold, sentences=store,
+                                    held=retriever.articles, unknown=retriever.unknown_names)
+    yield Assistant(retriever, extractive, settings, phrases)
 
 
 def _checked(answer: Answer, chunks: dict[str, str]) -> Answer:
@@ -97,6 +99,34 @@ def test_followup_keeps_treaty_and_new_article(assistant: Assistant, chunks: dic
     answer = _checked(assistant.answer("what does Article 17 add?", history=history), chunks)
     assert "UN Convention" in answer.standalone_question and "16" not in answer.standalone_question
     assert answer.abstained and "Article 17" in answer.answer
+
+
+def test_article_lookup_leads_with_the_article_text(assistant: Assistant, chunks: dict[str, str]) -> None:
+    """A French question on a UN article held only in Arabic: its text first, its language said."""
+    answer = _checked(assistant.answer("Que dit l'article 7 de la Convention des Nations unies ?"), chunks)
+    lead, _, body = answer.answer.partition("\n")
+    assert lead.startswith("L'article 7 de la Convention des Nations Unies") and "arabe" in lead
+    first = next(c for c in answer.citations if f"[{c.n}]" in body.split("\n")[0])
+    assert first.language == "ar" and "Article 7" in first.locator
+
+
+@pytest.mark.parametrize("question, history_question", [
+    ("And Article 8?", "What does Article 7 of the UN Convention against Cybercrime say?"),
+    ("Et l'article 8 ?", "Que dit l'article 7 de la Convention des Nations unies ?"),
+    ("Còn Điều 8 thì sao?", "Điều 7 của Công ước Liên Hợp Quốc quy định gì?"),
+])
+def test_article_followups_keep_the_treaty(assistant: Assistant, chunks: dict[str, str], question: str,
+                                           history_question: str) -> None:
+    answer = _checked(assistant.answer(question, history=[Turn("user", history_question)]), chunks)
+    body = answer.answer.partition("\n")[2]
+    first = next(c for c in answer.citations if f"[{c.n}]" in body.split("\n")[0])
+    assert "Article 8" in first.locator and "uncc_articles" in first.source
+
+
+def test_a_name_no_passage_holds_is_not_answered(assistant: Assistant, chunks: dict[str, str]) -> None:
+    """Shares "Viet Nam" and "signed" with the corpus, but asks about Interpol, which it never names."""
+    answer = _checked(assistant.answer("How many countries did Interpol say signed for Viet Nam?"), chunks)
+    assert answer.abstained
 
 
 GOLDEN_QUESTIONS = {

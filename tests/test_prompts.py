@@ -69,6 +69,7 @@ def test_golden_answer_and_condense_messages(library: PromptLibrary) -> None:
     assert [m.type for m in messages] == ["system", "ai", "human", "human"]
     assert "[2]" not in messages[1].content
     condense = library.render("condense", history="User: Who hosted the signing?\nAssistant: Viet Nam.",
+                              scope="the UN Convention against Cybercrime",
                               question="And when?")
     _check_golden("condense", condense)
 
