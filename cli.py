@@ -234,13 +234,15 @@ def _register_ask(
         import json
 
         from assistant.chat import answer_to_json
-        from assistant.types import Filters
+        from assistant.types import Filters, Turn
         from assistant.wiring import build_assistant
 
         filters = Filters(languages=tuple(args.lang or ()))
         assistant = build_assistant(settings)
         try:
-            answer = assistant.answer(args.question, filters=filters, mode=args.mode, k=args.k)
+            history = [Turn("user", q) for q in args.after or ()]
+            answer = assistant.answer(args.question, history=history, filters=filters, mode=args.mode,
+                                      k=args.k)
         finally:
             assistant.close()
         if args.json:
@@ -252,7 +254,8 @@ def _register_ask(
         if answer.citations:
             print()
         for c in answer.citations:
-            where = " — ".join(x for x in (c.title, c.locator, f"“{c.quote}”", c.url) if x)
+            quote = " ".join(c.quote.split())  # a quoted article keeps its line breaks in the JSON only
+            where = " — ".join(x for x in (c.title, c.locator, f"“{quote}”", c.url) if x)
             print(f"[{c.n}] {where}")
         return 0
 
@@ -263,6 +266,8 @@ def _register_ask(
     parser.add_argument("--lang", action="append", metavar="LANG",
                         help="only use documents in this language (repeatable), e.g. --lang fr")
     parser.add_argument("--k", type=int, help="how many passages to retrieve (env CA_TOP_K)")
+    parser.add_argument("--after", action="append", metavar="QUESTION",
+                        help="an earlier question of the conversation, for a follow-up (repeatable)")
     handlers["ask"] = ask
 
 
@@ -276,69 +281,16 @@ def _register_eval(
     sub: argparse._SubParsersAction, common: argparse.ArgumentParser, handlers: dict[str, Command]
 ) -> None:
     def eval_cmd(args: argparse.Namespace, settings: Settings) -> int:
-        import json
-        from pathlib import Path
-        from typing import Literal
+        from eval.command import run_command  # noqa: PLC0415 (heavy: only for this subcommand)
 
-        from tqdm import tqdm
-
-        from eval.report import BASELINE, compare, load_baseline, make_baseline, table, write_report
-        from eval.runner import DEFAULT_SET, run_eval
-
-        bars: dict[str, tqdm] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in bars:
-                bars[stage] = tqdm(total=total, desc=f"{stage:<16}", file=sys.stderr, leave=False)
-            bars[stage].total = total
-            bars[stage].update(done - bars[stage].n)
-
-        modes: tuple[Literal["hybrid", "dense", "lexical"], ...] = (
-            ("hybrid", "dense", "lexical") if args.ablations else ("hybrid",)
-        )
-        try:
-            result = run_eval(
-                Path(args.set or DEFAULT_SET), settings, retrieval_modes=modes,
-                profiles=("small", "quality") if args.ablations else None,
-                progress=None if args.json else progress, inputs=args.input,
-            )
-        finally:
-            for bar in bars.values():
-                bar.close()
-        baseline_path = Path(args.baseline) if args.baseline else BASELINE
-        baseline = load_baseline(baseline_path)
-        if args.report:
-            comparison = write_report(result, Path(args.report), baseline)
-        else:
-            comparison = compare(result, baseline)
-        if args.write_baseline:
-            baseline_path.write_text(json.dumps(make_baseline(result), ensure_ascii=False, indent=1) + "\n",
-                                     encoding="utf-8")
-        if args.json:
-            out = {"summary": result.summary, "ablations": result.ablations, "judge": result.judge,
-                   "deltas": comparison.deltas, "regressions": comparison.regressions,
-                   "regressed_questions": comparison.regressed_questions}
-            print(json.dumps(out, ensure_ascii=False, indent=2))
-        else:
-            print(table({"all": result.summary["overall"]}, "set"))
-            print()
-            print(table(result.summary["by_pair"], "pair"))
-            print(f"\njudge metrics: {result.judge['status']} ({result.judge['reason']})")
-            if comparison.deltas:
-                print("vs baseline: " + ", ".join(f"{k} {v:+.3f}" for k, v in comparison.deltas.items()))
-                print("regressed questions: " + (", ".join(comparison.regressed_questions) or "none"))
-            else:
-                print(f"not compared with {baseline_path}: {comparison.note}")
-            if args.report:
-                print(f"report: {args.report}/summary.md")
-        if comparison.regressions:
-            names = ", ".join(comparison.regressions)
-            print(f"error: {names} dropped beyond tolerance against the baseline.", file=sys.stderr)
-            return 1
-        return 0
+        return run_command(args, settings)
 
     parser = sub.add_parser("eval", parents=[common], help="score the eval set against the baseline")
-    parser.add_argument("--set", metavar="FILE", help="evaluation set, JSONL (default eval/sets/dev.jsonl)")
+    parser.add_argument("--split", choices=("dev", "test"), default="dev",
+                        help="dev (tuned on) or test (held out, never tuned on); default dev")
+    parser.add_argument("--set", metavar="FILE", help="any evaluation set, JSONL (instead of --split)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="run the article sweep instead: every article, bare and as a follow-up")
     parser.add_argument("--report", metavar="DIR", help="write results, summary.md and charts there")
     parser.add_argument("--json", action="store_true", help="print the summary object as JSON")
     parser.add_argument("--ablations", action="store_true",

@@ -125,7 +125,7 @@ class ExtractiveAnswerer:
         candidates = self._score(q, items)
         if not candidates or max(c.cosine for c in candidates) < self.threshold - self.sentence_margin:
             return self.abstain(language, items)
-        picks = _pick(candidates, self.max_picks, wide=bool(_SIDES.search(q.original)))
+        picks = _pick(candidates, self.max_picks, wide=bool(_SIDES.search(q.original)), language=language)
         if not picks[0].cue:
             # the question asks for a date, a figure, a person...: no passage near the top carries one
             return self.abstain(language, items)
@@ -289,8 +289,10 @@ def _viewpoint(cand: _Candidate) -> str:
     return dict(cand.item.hit.doc.extra).get("VIEWPOINT", cand.item.hit.doc.doc_id)
 
 
-def _pick(candidates: list[_Candidate], max_picks: int, wide: bool = False) -> list[_Candidate]:
-    """The lead that answers, then other documents close to it (other viewpoints first), never repeating."""
+def _pick(candidates: list[_Candidate], max_picks: int, wide: bool = False,
+          language: str = "") -> list[_Candidate]:
+    """The lead that answers, then other documents close to it, never repeating: first a passage in the
+    reader's language when the lead is in another, then other viewpoints, then other documents."""
     best = candidates[0].score
     # subtle: a sentence that carries the fact asked for and says it (not "it explains...") leads when one
     # is near the top; the margin is the cue's and the meta penalty's own size, so it never reaches far
@@ -300,13 +302,18 @@ def _pick(candidates: list[_Candidate], max_picks: int, wide: bool = False) -> l
     close = [c for c in candidates
              if c is not lead and c.score >= lead.score - margin and c.cue and not c.meta]
     picks = [lead]
-    for rule in ("other_view", "other_doc"):
+    rules = ["other_view", "other_doc"]
+    if language and lead.item.hit.doc.language != language:
+        rules.insert(0, "reader_language")
+    for rule in rules:
         for cand in close:
             if len(picks) >= max_picks:
                 break
             if cand in picks or any(p.item.hit.doc.doc_id == cand.item.hit.doc.doc_id for p in picks):
                 continue
             if rule == "other_view" and any(_viewpoint(p) == _viewpoint(cand) for p in picks):
+                continue
+            if rule == "reader_language" and (cand.item.hit.doc.language != language or len(picks) > 1):
                 continue
             if any(_similar(cand.text, p.text) for p in picks):
                 continue
@@ -343,6 +350,8 @@ def _conflict(question: str, picks: list[_Candidate],
         for cand in relevant:
             if cand.item.hit.doc.doc_id in docs:
                 continue  # one figure per document: a source may give a day-1 and a final count
+            if not asked.search(cand.text):
+                continue  # "more than 100 countries attended" is no count of signatories
             for m in stated.finditer(cand.text):
                 number = next(g for g in m.groups() if g and g.strip().isdigit())
                 if number not in sides:

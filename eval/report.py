@@ -14,14 +14,25 @@ from eval.runner import EvalResult
 
 BASELINE = PROJECT_ROOT / "eval" / "baseline.json"
 # Absolute drop allowed before a metric counts as a regression (CI fails beyond it).
-TOLERANCE: dict[str, float] = {"hit@5": 0.03, "mrr": 0.03}
-COLUMNS = ("n", "hit@1", "hit@5", "mrr", "ndcg@10", "citation_validity", "fact_recall",
-           "language_match", "abstention_recall", "latency_ms_p95")
+TOLERANCE: dict[str, float] = {
+    "hit@5": 0.03, "mrr": 0.03,
+    # what the reader gets, gated overall and per question language
+    "cites_expected": 0.03, "first_cite_expected": 0.03, "facts_stated": 0.03, "decoys_abstained": 0.05,
+    "answerable_abstained": 0.02, "citation_validity": 0.0,
+}
+LOWER_IS_BETTER = frozenset({"answerable_abstained"})
+# per question language: the same metrics, where one question may flip (a language has few rows)
+PER_LANGUAGE = ("cites_expected", "first_cite_expected", "facts_stated", "decoys_abstained",
+                "answerable_abstained")
+COLUMNS = ("n", "hit@5", "mrr", "cites_expected", "first_cite_expected", "facts_stated",
+           "decoys_abstained", "answerable_abstained", "citation_validity", "language_match",
+           "latency_ms_p95")
 SAFETY_COLUMNS = ("abstention_precision", "abstention_recall", "abstention_accuracy", "injection_resistance",
                   "citation_precision", "locator_match", "cited_answers", "errors")
 DELTA_METRICS = ("hit@1", "hit@5", "mrr", "ndcg@10", "citation_validity", "citation_precision",
                  "locator_match", "fact_recall", "language_match", "abstention_precision",
-                 "abstention_recall", "injection_resistance")
+                 "abstention_recall", "injection_resistance", "cites_expected", "first_cite_expected",
+                 "facts_stated", "decoys_abstained", "answerable_abstained")
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,7 @@ def make_baseline(result: EvalResult) -> dict[str, Any]:
         "config": result.config,
         "overall": result.summary["overall"],
         "by_pair": result.summary["by_pair"],
+        "by_language": result.summary["by_language"],
         "questions": {
             r.id: {"hit5": r.hit5, "abstention_correct": r.abstention_correct,
                    "fact_recall": r.fact_recall, "citation_valid": r.citation_valid}
@@ -48,8 +60,11 @@ def make_baseline(result: EvalResult) -> dict[str, Any]:
     }
 
 
-def load_baseline(path: Path = BASELINE) -> dict[str, Any] | None:
-    """The baseline, or None when there is none yet; a corrupt file raises InputError."""
+def load_baseline(path: Path = BASELINE, split: str = "dev") -> dict[str, Any] | None:
+    """The baseline of one split ("dev", "test", "sweep"), or None when there is none yet.
+
+    A corrupt file raises InputError.
+    """
     if not path.exists():
         return None
     try:
@@ -58,7 +73,51 @@ def load_baseline(path: Path = BASELINE) -> dict[str, Any] | None:
         raise InputError(
             f"Cannot read the baseline {path} ({exc}); regenerate it with `eval --write-baseline`."
         ) from None
-    return data if isinstance(data, dict) else None
+    section = data.get(split) if isinstance(data, dict) else None
+    return section if isinstance(section, dict) else None
+
+
+def save_baseline(section: dict[str, Any], split: str, path: Path = BASELINE) -> None:
+    """Write one split's section of the baseline file, keeping the others."""
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+            data = loaded if isinstance(loaded, dict) and "questions" not in loaded else {}
+        except json.JSONDecodeError:
+            data = {}
+    data[split] = section
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def _dropped(metric: str, now: float, before: float, tolerance: float) -> bool:
+    change = before - now if metric not in LOWER_IS_BETTER else now - before
+    return change > tolerance + 1e-9
+
+
+def language_regressions(result: EvalResult, baseline: Mapping[str, Any]) -> list[str]:
+    """Per question language, answer metrics that dropped beyond tolerance (one question may flip)."""
+    found = []
+    before_all = baseline.get("by_language", {})
+    for language, now in result.summary["by_language"].items():
+        before = before_all.get(language, {})
+        for metric in PER_LANGUAGE:
+            a, b = now.get(metric), before.get(metric)
+            if not isinstance(a, float | int) or not isinstance(b, float | int):
+                continue
+            applicable = sum(1 for r in result.results if r.language == language and _applies(r, metric))
+            tolerance = max(TOLERANCE[metric], 1.0 / max(applicable, 1))
+            if _dropped(metric, a, b, tolerance):
+                found.append(f"{metric} [{language}] {b:.3f} -> {a:.3f}")
+    return found
+
+
+def _applies(r: Any, metric: str) -> bool:
+    if metric == "decoys_abstained":
+        return bool(r.category == "decoy")
+    if metric == "answerable_abstained":
+        return bool(r.answerable)
+    return getattr(r, metric) is not None
 
 
 def compare(result: EvalResult, baseline: Mapping[str, Any] | None) -> Comparison:
@@ -75,7 +134,9 @@ def compare(result: EvalResult, baseline: Mapping[str, Any] | None) -> Compariso
     now, before = result.summary["overall"], baseline.get("overall", {})
     deltas = {k: now[k] - before[k] for k in DELTA_METRICS
               if isinstance(now.get(k), float | int) and isinstance(before.get(k), float | int)}
-    regressions = [k for k, tol in TOLERANCE.items() if deltas.get(k, 0.0) < -tol]
+    regressions = [k for k, tol in TOLERANCE.items()
+                   if k in deltas and _dropped(k, now[k], before[k], tol)]
+    regressions += language_regressions(result, baseline)
     worse: list[str] = []
     old_questions: Mapping[str, Any] = baseline.get("questions", {})
     for r in result.results:

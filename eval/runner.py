@@ -19,6 +19,7 @@ from assistant.retrieval import Retriever
 from assistant.store import ChunkStore
 from assistant.types import Answer
 from eval import metrics as m
+from eval import sweep as sw
 from eval.dataset import EvalRow, load_set
 from eval.scoring import (
     ChunkInfo,
@@ -34,7 +35,11 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 Mode = Literal["hybrid", "dense", "lexical"]
-DEFAULT_SET = PROJECT_ROOT / "eval" / "sets" / "dev.jsonl"
+SPLITS = {
+    "dev": PROJECT_ROOT / "eval" / "sets" / "dev.jsonl",  # tuned on
+    "test": PROJECT_ROOT / "eval" / "sets" / "test.jsonl",  # held out: written before tuning, never tuned on
+}
+DEFAULT_SET = SPLITS["dev"]
 DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
 ABLATION_K = 10
 
@@ -222,3 +227,29 @@ def run_eval(
         set_path=str(set_path), config=config, results=results, summary=summarize(results),
         ablations=ablations, judge=_judge_status(settings), ingest=index.ingest,
     )
+
+
+def run_sweep(settings: Settings, *, inputs: Sequence[str] | None = None,
+              progress: Progress | None = None) -> sw.SweepResult:
+    """Every article of every treaty in the index, asked bare and as a follow-up in each UI language."""
+    from assistant.references import treaty_of  # noqa: PLC0415
+    from assistant.wiring import build_assistant  # noqa: PLC0415 (builds models: only when a run starts)
+
+    inputs = list(inputs) if inputs else [str(DEFAULT_CORPUS)]
+    assistant = build_assistant(settings)
+    try:
+        main = assistant.retriever
+        if not isinstance(main, Retriever):
+            raise ConfigError("Cannot run the sweep: build the assistant with "
+                              "assistant.wiring.build_assistant.")
+        index = _open_index(settings, inputs, progress, main.embedder, main.store)
+        main.refresh()
+        rows = sw.sweep_rows(sw.treaty_articles(index.store.iter_chunks(), treaty_of))
+        answers: list[Answer] = []
+        for i, row in enumerate(rows, start=1):
+            answers.append(assistant.answer(row.question, history=row.history))
+            if progress:
+                progress("sweep", i, len(rows))
+    finally:
+        assistant.close()
+    return sw.score(rows, answers)

@@ -48,6 +48,9 @@ class QuestionResult:
     citation_precision: float | None = None
     locator_match: float | None = None
     fact_recall: float | None = None
+    cites_expected: bool | None = None  # answerable: some citation is an expected source
+    first_cite_expected: bool | None = None  # answerable: the first citation the answer shows is expected
+    facts_stated: bool | None = None  # answerable with facts: every expected fact is in the answer
     language_ok: bool | None = None
     forbidden_hits: list[str] = field(default_factory=list)
     latency_ms: float = 0.0
@@ -111,6 +114,9 @@ def score_answer(
     has_markers = bool(m.markers(answer.answer))
     valid, problems = m.citation_validity(answer.answer, triples, texts)
     cited_sources = [c.source for c in answer.citations]
+    # what the reader gets: an abstention on an answerable question cites and states nothing
+    answered = row.answerable and not answer.abstained
+    first = m.first_cited(answer.answer, {c.n: c.source for c in answer.citations}) if answered else None
     return replace(
         base, answer=answer.answer, abstained=answer.abstained, mode=answer.mode,
         citations=[
@@ -125,6 +131,12 @@ def score_answer(
             [c.locator for c in answer.citations], row.expected_locators
         ),
         fact_recall=None if not row.answerable else m.fact_recall(answer.answer, row.expected_facts),
+        cites_expected=None if not row.answerable else answered and any(
+            m.is_relevant(s, row.expected_sources) for s in cited_sources),
+        first_cite_expected=None if not row.answerable else (
+            first is not None and m.is_relevant(first, row.expected_sources)),
+        facts_stated=None if not (row.answerable and row.expected_facts) else (
+            answered and bool(m.facts_stated(answer.answer, row.expected_facts))),
         language_ok=m.language_match(answer.answer, row.language, detect),
         forbidden_hits=m.forbidden_found(answer.answer, row.forbidden),
         stage_ms=dict(answer.timings_ms),
@@ -136,6 +148,9 @@ def failed(row: EvalRow, doc_languages: Mapping[str, str], error: str, latency_m
     return replace(
         retrieval_result(row, [], doc_languages, latency_ms), abstained=True, error=error,
         fact_recall=0.0 if row.expected_facts and row.answerable else None,
+        cites_expected=False if row.answerable else None,
+        first_cite_expected=False if row.answerable else None,
+        facts_stated=False if row.answerable and row.expected_facts else None,
     )
 
 
@@ -159,6 +174,11 @@ def group_metrics(results: Sequence[QuestionResult]) -> dict[str, Any]:
         "citation_precision": m.mean(r.citation_precision for r in results),
         "locator_match": m.mean(r.locator_match for r in results),
         "fact_recall": m.mean(r.fact_recall for r in results),
+        "cites_expected": m.mean(r.cites_expected for r in results),
+        "first_cite_expected": m.mean(r.first_cite_expected for r in results),
+        "facts_stated": m.mean(r.facts_stated for r in results),
+        "decoys_abstained": m.mean(r.abstained for r in results if r.category == "decoy"),
+        "answerable_abstained": m.mean(r.abstained for r in results if r.answerable),
         "language_match": m.mean(r.language_ok for r in results),
         "abstention_accuracy": m.mean(r.abstention_correct for r in results),
         "injection_resistance": m.mean(_injection_ok(r) for r in injections) if injections else None,

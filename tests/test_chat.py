@@ -44,10 +44,12 @@ class ScriptedLLM:
                history: Sequence[Turn] = ()) -> Iterator[str]:
         if self.reply is None:
             raise LLMError("The model endpoint timed out after 60 s; try again or use extractive mode.")
+        self.given = list(items)
         yield from (self.reply[i : i + 7] for i in range(0, len(self.reply), 7))
 
     def __init__(self, reply: str | None) -> None:  # noqa: D107
         self.reply, self.scopes = reply, []  # type: ignore[var-annotated]
+        self.given: list[ContextItem] = []
 
     def condense(self, question: str, history: Sequence[Turn], scope: str = "") -> str:
         self.scopes.append(scope)
@@ -141,6 +143,23 @@ def test_history_is_bounded_and_followup_condensed(build: Callable[..., Assistan
     assert answer.standalone_question == "standalone: and Article 17?"
     # the model's rewrite is given the same scope the offline rewrite keeps
     assert llm.scopes[-1] == "the Budapest Convention, Article 17"  # type: ignore[union-attr]
+
+
+def test_llm_gets_the_named_article_first(make_settings: Callable[..., Settings]) -> None:
+    """LLM mode starts from the passages that answer: the named article's text first, renumbered from 1."""
+    treaty = DocMeta(doc_id="t", source="corpus/coe_budapest_convention_ets185_en.txt",
+                     title="Convention on Cybercrime (Budapest Convention)", language="en", kind="treaty")
+    article = Hit(chunk=Chunk(chunk_id="a16", doc_id="t", position=22, article="16", locator="Article 16",
+                              text="Each Party shall enable the expeditious preservation of stored data."),
+                  doc=treaty, score=0.5, dense_score=0.6)
+    hits = [*_hits(), article]
+    llm = ScriptedLLM("It requires expeditious preservation [1].")
+    phrases = load_phrases(PROJECT_ROOT / "prompts")
+    assistant = Assistant(ListRetriever(hits), ExtractiveAnswerer(HashEmbedder(), phrases, 0.5),
+                          make_settings(), phrases, llm=llm)
+    answer = assistant.answer("What does Article 16 of the Budapest Convention require?", mode="llm")
+    assert llm.given[0].n == 1 and llm.given[0].hit.chunk.chunk_id == "a16"
+    assert answer.mode == "llm" and answer.citations[0].chunk_id == "a16"
 
 
 def test_answer_to_json_has_the_documented_fields(build: Callable[..., Assistant]) -> None:

@@ -14,9 +14,10 @@ from assistant.errors import InputError
 from assistant.types import Answer, Citation
 from eval import metrics as m
 from eval.dataset import CATEGORIES, EvalRow, load_set
-from eval.report import compare, make_baseline, write_report
+from eval.report import compare, load_baseline, make_baseline, save_baseline, write_report
 from eval.runner import EvalResult
 from eval.scoring import NO_GOLD, ChunkInfo, gold_language, score_answer, summarize
+from eval.sweep import compare_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 DEV = REPO / "eval" / "sets" / "dev.jsonl"
@@ -138,7 +139,7 @@ def test_dev_set_meets_its_coverage_requirements() -> None:
 
 
 def test_test_split_meets_its_coverage_requirements() -> None:
-    """The held-out split: every UI language, ar and es included (at least five each), decoys and follow-ups."""
+    """The held-out split: every UI language (ar and es at least five each), decoys and follow-ups."""
     rows = load_set(TEST)
     dev_ids = {r.id for r in load_set(DEV)}
     assert not dev_ids & {r.id for r in rows}, "a row is in both splits"
@@ -252,7 +253,15 @@ def test_report_and_baseline_comparison(tmp_path: Path) -> None:
                          lambda text: "en")
     later = EvalResult("core.jsonl", {"embedding_model": "small"}, [worse], summarize([worse]))
     comparison = write_report(later, tmp_path / "report", baseline)
-    assert comparison.regressions == ["hit@5", "mrr"]
+    # retrieval and what the reader gets, overall and for the question's language
+    assert comparison.regressions[:4] == ["hit@5", "mrr", "cites_expected", "first_cite_expected"]
+    assert not [x for x in comparison.regressions if "[en]" in x]  # one question per language may flip
+    several = [replace(good, id=f"q{i}") for i in range(3)]
+    base3 = make_baseline(EvalResult("s", {"embedding_model": "small"}, several, summarize(several)))
+    worse3 = [replace(worse, id=f"q{i}") for i in range(3)]
+    regressions = compare(EvalResult("s", {"embedding_model": "small"}, worse3, summarize(worse3)),
+                          base3).regressions
+    assert "cites_expected [en] 1.000 -> 0.000" in regressions
     assert comparison.regressed_questions == ["q1: expected source left the top 5; fact recall 0.50 -> 0.00"]
     names = {p.name for p in (tmp_path / "report").iterdir()}
     assert names == {"results.json", "questions.jsonl", "summary.md", "hit5_by_pair.png", "latency_hist.png"}
@@ -268,3 +277,35 @@ def test_cli_names_the_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert cli.main(["eval", "--set", str(path), "--data-dir", str(tmp_path / "data")]) == 2
     err = capsys.readouterr().err
     assert "bad.jsonl:1 is not a valid eval row" in err and err.count("\n") == 1
+
+
+def test_answer_metrics_score_what_the_reader_gets() -> None:
+    cites = (_citation(1, "c1", CHUNKS["c1"].source, "37 out of 68 articles overlap"),
+             _citation(2, "c0", CHUNKS["c0"].source, "nine chapters and 71 articles"))
+    # the answer shows [2] first: its first citation is not an expected source, but one citation is
+    r = score_answer(_row(expected_sources=["25_en_c4ir"]), _answer("71 articles [2]; 68 [1].", cites),
+                     1.0, CHUNKS, LANGS, lambda text: "en")
+    assert r.cites_expected is True and r.first_cite_expected is False and r.facts_stated is True
+    half = score_answer(_row(), _answer("68 articles [1].", cites[:1]), 1.0, CHUNKS, LANGS, lambda t: "en")
+    assert half.facts_stated is False and half.fact_recall == 0.5
+    abstained = score_answer(_row(), _answer("No.", cites, abstained=True), 1.0, CHUNKS, LANGS,
+                             lambda t: "en")
+    assert abstained.cites_expected is False and abstained.facts_stated is False
+    decoy = score_answer(_row(id="d", category="decoy", answerable=False, expected_sources=[],
+                              expected_facts=[]), _answer("No.", (), abstained=True), 1.0, CHUNKS, LANGS,
+                         lambda t: "en")
+    summary = summarize([r, half, abstained, decoy])["overall"]
+    assert summary["decoys_abstained"] == 1.0 and summary["answerable_abstained"] == pytest.approx(1 / 3)
+    assert m.first_cited("see [3] then [1]", {1: "a", 3: "b"}) == "b"
+
+
+def test_baseline_sections_per_split(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    save_baseline({"overall": {"hit@5": 0.9}}, "dev", path)
+    save_baseline({"summary": {"bare": {"n": 3, "ok": 1.0}}}, "sweep", path)
+    assert load_baseline(path, "dev") == {"overall": {"hit@5": 0.9}}
+    assert load_baseline(path, "test") is None
+    sweep = load_baseline(path, "sweep")
+    assert compare_sweep({"bare": {"n": 3, "ok": 1.0}}, sweep) == []
+    lower = compare_sweep({"bare": {"n": 3, "ok": 0.96}}, sweep)
+    assert lower == ["bare 0.960 < 0.97", "bare 1.000 -> 0.960"]
