@@ -15,8 +15,8 @@ QUANTITIES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"sign|ký|firm|подпис|وقع|签", re.I),
         re.compile(
             r"((?:nearly|almost|more than|over|about|gần|hơn|khoảng|plus de|près de|presque|quelque)\s+)?"
-            r"(\d+)\s+(?:(?!member)\w+\s+)?(?:countries|states|nations|signatories|pays|États|quốc gia|nước"
-            r"|países)",
+            r"(\d+)\s+(?:(?!member)\w+\s+)?(?:countries|states|nations|signatories|pays|États|signataires"
+            r"|quốc gia|nước|países|signatarios)",
             re.I,
         ),
     ),

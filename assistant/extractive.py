@@ -352,12 +352,15 @@ def _conflict(question: str, picks: list[_Candidate],
                 continue  # one figure per document: a source may give a day-1 and a final count
             if not asked.search(cand.text):
                 continue  # "more than 100 countries attended" is no count of signatories
-            for m in stated.finditer(cand.text):
+            # subtle: "representatives of more than 100 countries attended and 65 countries signed": the
+            # figure nearest to the counted act is the side, not the first one in the sentence
+            verbs = [v.start() for v in asked.finditer(cand.text)]
+            found = sorted(stated.finditer(cand.text), key=lambda m: min(abs(m.start() - v) for v in verbs))
+            for m in found[:1]:
                 number = next(g for g in m.groups() if g and g.strip().isdigit())
                 if number not in sides:
                     sides[number] = (m.group(0), cand)
                     docs.add(cand.item.hit.doc.doc_id)
-                    break
         if len(sides) >= 2:
             return list(sides.values())[:4]
     return []

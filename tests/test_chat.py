@@ -256,3 +256,21 @@ def test_answer_cue_reads_the_users_words_of_a_followup() -> None:
 def test_cues_of_what_the_question_asks(question: str, sentence: str, holds: bool) -> None:
     cue = answer_cue(question)
     assert cue is not None and bool(cue.search(sentence)) is holds
+
+
+def test_conflict_sides_are_the_figures_of_the_counted_act() -> None:
+    """Attendance and "13 member States" are not counts of signatories; the figure nearest "signed" is."""
+    from assistant.citations import number_context
+    from assistant.extractive import _all_sentences, _conflict
+
+    def hit(doc_id: str, text: str) -> Hit:
+        doc = DocMeta(doc_id=doc_id, source=f"{doc_id}.txt", title=doc_id, language="en", kind="press")
+        return Hit(chunk=Chunk(chunk_id=doc_id, doc_id=doc_id, position=0, text=text), doc=doc, score=1.0)
+
+    items = number_context([
+        hit("a", "Representatives of more than 100 countries attended and 65 countries signed it."),
+        hit("b", "The EU signed together with 13 member States."),
+        hit("c", "In all, 72 countries signed it over two days."),
+    ])
+    sides = _conflict("How many countries signed the Convention?", [], _all_sentences(items))
+    assert [value for value, _ in sides] == ["65 countries", "72 countries"]
