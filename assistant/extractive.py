@@ -10,7 +10,8 @@ from typing import Protocol
 
 from assistant import articles as art
 from assistant.citations import ContextItem, citation_for
-from assistant.cues import HOW_MANY, META, QUANTITIES, answer_cue
+from assistant.conflict import Sentence, all_sentences, conflict_sides
+from assistant.cues import META, answer_cue
 from assistant.embeddings import Embedder
 from assistant.followup import Question, resolve
 from assistant.lexical import tokenize
@@ -73,18 +74,11 @@ _Span = tuple[ContextItem, int, int]  # a sentence of the item's chunk: (item, s
 
 
 @dataclass(frozen=True)
-class _Candidate:
-    item: ContextItem
-    start: int
-    end: int
-    score: float
-    cosine: float
+class _Candidate(Sentence):
+    score: float = 0.0
+    cosine: float = 0.0
     cue: bool = False
     meta: bool = False
-
-    @property
-    def text(self) -> str:
-        return self.item.hit.chunk.text[self.start : self.end]
 
 
 class ExtractiveAnswerer:
@@ -138,12 +132,13 @@ class ExtractiveAnswerer:
         # subtle: the lead-in gets a line of its own, so the answer's own words (in the question's
         # language) are not read together with quotes in the sources' languages
         text = self.phrases.get(language, "lead_in") + "\n" + " ".join(quotes)
-        conflict = _conflict(q.original if not q.is_followup else q.standalone, picks, _all_sentences(items))
+        conflict = conflict_sides(q.original if not q.is_followup else q.standalone, picks,
+                                  all_sentences(items))
         if conflict:
             sides = []
-            for value, cand in conflict:
-                sides.append(f"{value} [{cand.item.n}]")
-                cited.setdefault(cand.item.n, citation_for(cand.item, cand.text))
+            for value, side in conflict:
+                sides.append(f"{value} [{side.item.n}]")
+                cited.setdefault(side.item.n, citation_for(side.item, side.text))
             text += "\n\n" + self.phrases.get(language, "conflict", values="; ".join(sides))
         return Draft(text=text, citations=tuple(cited[n] for n in sorted(cited)), abstained=False)
 
@@ -325,45 +320,6 @@ def _similar(a: str, b: str) -> bool:
     """True when most words of the shorter sentence are in the other: it repeats it (often paraphrased)."""
     ta, tb = set(tokenize(a)), set(tokenize(b))
     return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) >= 0.7
-
-
-def _all_sentences(items: Sequence[ContextItem]) -> list[_Candidate]:
-    """Every sentence of every retrieved chunk, in rank order (a regex scan: no embedding needed)."""
-    out: list[_Candidate] = []
-    for item in items:
-        out.extend(_Candidate(item, s, e, 0.0, 0.0) for s, e in split_sentences(item.hit.chunk.text))
-    return out
-
-
-def _conflict(question: str, picks: list[_Candidate],
-              candidates: list[_Candidate]) -> list[tuple[str, _Candidate]]:
-    """Sides of a disagreement on a quantity the question asks about, one sentence per distinct value."""
-    # every retrieved sentence may hold a side: the question already names the quantity
-    relevant = picks + [c for c in candidates if c not in picks]
-    if not HOW_MANY.search(question):
-        return []
-    for asked, stated in QUANTITIES.values():
-        if not asked.search(question):
-            continue
-        sides: dict[str, tuple[str, _Candidate]] = {}
-        docs: set[str] = set()
-        for cand in relevant:
-            if cand.item.hit.doc.doc_id in docs:
-                continue  # one figure per document: a source may give a day-1 and a final count
-            if not asked.search(cand.text):
-                continue  # "more than 100 countries attended" is no count of signatories
-            # subtle: "representatives of more than 100 countries attended and 65 countries signed": the
-            # figure nearest to the counted act is the side, not the first one in the sentence
-            verbs = [v.start() for v in asked.finditer(cand.text)]
-            found = sorted(stated.finditer(cand.text), key=lambda m: min(abs(m.start() - v) for v in verbs))
-            for m in found[:1]:
-                number = next(g for g in m.groups() if g and g.strip().isdigit())
-                if number not in sides:
-                    sides[number] = (m.group(0), cand)
-                    docs.add(cand.item.hit.doc.doc_id)
-        if len(sides) >= 2:
-            return list(sides.values())[:4]
-    return []
 
 
 def _first_sentence(text: str) -> str:

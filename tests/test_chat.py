@@ -261,7 +261,7 @@ def test_cues_of_what_the_question_asks(question: str, sentence: str, holds: boo
 def test_conflict_sides_are_the_figures_of_the_counted_act() -> None:
     """Attendance and "13 member States" are not counts of signatories; the figure nearest "signed" is."""
     from assistant.citations import number_context
-    from assistant.extractive import _all_sentences, _conflict
+    from assistant.conflict import all_sentences, conflict_sides
 
     def hit(doc_id: str, text: str) -> Hit:
         doc = DocMeta(doc_id=doc_id, source=f"{doc_id}.txt", title=doc_id, language="en", kind="press")
@@ -272,5 +272,5 @@ def test_conflict_sides_are_the_figures_of_the_counted_act() -> None:
         hit("b", "The EU signed together with 13 member States."),
         hit("c", "In all, 72 countries signed it over two days."),
     ])
-    sides = _conflict("How many countries signed the Convention?", [], _all_sentences(items))
+    sides = conflict_sides("How many countries signed the Convention?", [], all_sentences(items))
     assert [value for value, _ in sides] == ["65 countries", "72 countries"]

@@ -1,0 +1,66 @@
+"""Disagreements between sources on a figure the question asks for (68 vs 71 articles; 65 vs 72 signed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.citations import ContextItem
+from assistant.cues import HOW_MANY, QUANTITIES
+from assistant.sentences import split_sentences
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a retrieved passage, by its offsets in the chunk (so a quote stays verbatim)."""
+
+    item: ContextItem
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        """The sentence as it stands in the chunk."""
+        return self.item.hit.chunk.text[self.start : self.end]
+
+
+def all_sentences(items: Sequence[ContextItem]) -> list[Sentence]:
+    """Every sentence of every retrieved chunk, in rank order (a regex scan: no embedding needed)."""
+    out: list[Sentence] = []
+    for item in items:
+        out.extend(Sentence(item, s, e) for s, e in split_sentences(item.hit.chunk.text))
+    return out
+
+
+def conflict_sides(question: str, first: Sequence[Sentence],
+                   sentences: Sequence[Sentence]) -> list[tuple[str, Sentence]]:
+    """Sides of a disagreement on a quantity the question asks about, one sentence per distinct value.
+
+    `first` (the answer's own sentences) are looked at before the rest; one figure per document.
+    """
+    if not HOW_MANY.search(question):
+        return []
+    # every retrieved sentence may hold a side: the question already names the quantity
+    relevant: list[Sentence] = list(first) + [c for c in sentences if c not in first]
+    for asked, stated in QUANTITIES.values():
+        if not asked.search(question):
+            continue
+        sides: dict[str, tuple[str, Sentence]] = {}
+        docs: set[str] = set()
+        for cand in relevant:
+            if cand.item.hit.doc.doc_id in docs:
+                continue  # one figure per document: a source may give a day-1 and a final count
+            if not asked.search(cand.text):
+                continue  # "more than 100 countries attended" is no count of signatories
+            # subtle: "representatives of more than 100 countries attended and 65 countries signed": the
+            # figure nearest to the counted act is the side, not the first one in the sentence
+            verbs = [v.start() for v in asked.finditer(cand.text)]
+            found = sorted(stated.finditer(cand.text), key=lambda m: min(abs(m.start() - v) for v in verbs))
+            for m in found[:1]:
+                number = next(g for g in m.groups() if g and g.strip().isdigit())
+                if number not in sides:
+                    sides[number] = (m.group(0), cand)
+                    docs.add(cand.item.hit.doc.doc_id)
+        if len(sides) >= 2:
+            return list(sides.values())[:4]
+    return []
