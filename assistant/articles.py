@@ -7,12 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.citations import ContextItem, citation_for
+from assistant.lexical import tokenize
 from assistant.phrases import Phrases
 from assistant.references import ArticleRef, parse_article_refs, treaty_of
-from assistant.sentences import split_sentences
+from assistant.sentences import quotable_sentences, split_sentences
 from assistant.types import Citation
 
-MIN_SENTENCE_CHARS = 25  # shorter sentences are headings or fragments, not answers
 ARTICLE_CHARS = 1000  # how much of an article is quoted in order before the answer moves on
 MAX_MENTIONS = 2  # passages of other documents on the same article, after its text
 
@@ -31,14 +31,6 @@ class ArticleText:
     def language(self) -> str:
         """The language the article's text is in."""
         return self.items[0].hit.doc.language
-
-
-def quotable(text: str) -> list[tuple[int, int]]:
-    """Spans of the sentences that may be quoted (the pipeline embeds exactly these at ingest)."""
-    return [
-        (start, end) for start, end in split_sentences(text)
-        if end - start >= MIN_SENTENCE_CHARS and not text[start:end].endswith(":")
-    ]
 
 
 _NUMBERING = re.compile(r"^\(?[\w\u0600-\u06ff]{1,3}[.)]?\s*[-–]?$")
@@ -78,8 +70,6 @@ ciberdelincuencia protocolo adicional ماذا تنص نص ماده اتفاقي
 
 def is_bare_lookup(question: str) -> bool:
     """True when the question only names an article ("Que dit l'article 16 ?"), asking nothing narrower."""
-    from assistant.lexical import tokenize  # noqa: PLC0415 (lexical imports nothing of ours)
-
     return all(t in _LOOKUP_WORDS or t.isdigit() for t in tokenize(question))
 
 
@@ -157,7 +147,7 @@ def mentions(article: ArticleText, items: Sequence[ContextItem], language: str,
         if item.hit.doc.doc_id in own_docs or treaty_of(item.hit.doc):
             continue
         text = item.hit.chunk.text
-        for start, end in quotable(text):
+        for start, end in quotable_sentences(text):
             # subtle: the sentence itself must name the treaty: "l'article 16 du TFUE" is another text
             refs = parse_article_refs(text[start:end])
             if any(r.article == article.ref.article and r.treaty == article.treaty for r in refs):

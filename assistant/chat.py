@@ -14,7 +14,7 @@ from assistant.extractive import Draft, ExtractiveAnswerer
 from assistant.followup import Question, resolve
 from assistant.language import CORE_LANGUAGES, OTHER_LANGUAGES, detect_language
 from assistant.phrases import Phrases
-from assistant.references import ENGLISH_NAMES, ArticleRef
+from assistant.references import ArticleRef
 from assistant.types import KINDS, Answer, Citation, Filters, Hit, StreamEvent, Turn
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ class Assistant:
         asked = resolve(question, history)
         if asked.is_followup and mode == "llm" and self.llm is not None:
             # the model rewrites the words; the scope it is given is the same one the offline rewrite keeps
-            named = [ENGLISH_NAMES[asked.treaty]] if asked.treaty else []
+            named = [self.phrases.get("en", f"treaty_{asked.treaty}")] if asked.treaty else []
             scope = ", ".join(named + [f"Article {r.article}" for r in asked.refs])
             rewritten = self.llm.condense(question, history, scope)
             return Question(question, rewritten, asked.context, asked.refs, asked.treaty)

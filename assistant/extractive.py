@@ -17,7 +17,7 @@ from assistant.followup import Question, resolve
 from assistant.lexical import tokenize
 from assistant.phrases import Phrases
 from assistant.references import ArticleRef, treaty_of
-from assistant.sentences import split_sentences
+from assistant.sentences import MIN_SENTENCE_CHARS, quotable_sentences, split_sentences
 from assistant.types import Citation
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,6 @@ FALLBACK_ABSTAIN = 0.5
 # text than a chunk, and EmbeddingGemma scores it lower (measured on the core set: an answerable French
 # question with chunk 0.489 had its best sentence at 0.331).
 SENTENCE_MARGIN = {"embeddinggemma-300m": 0.10}
-MIN_SENTENCE_CHARS = art.MIN_SENTENCE_CHARS
 
 # Sentence score = cosine + OVERLAP * word overlap + rank prior + cue + article - meta (tuned on dev only).
 OVERLAP = 0.05
@@ -46,11 +45,6 @@ CLOSE = 0.2  # sentences this close to the lead may join it
 WIDE = 0.3  # ... this close for viewpoints and comparisons, where the other side matters
 _SIDES = re.compile(r"compar|differ|versus|\bvs\.?\b|khác|so với|critic|criti|chỉ trích|view|opinion|avis"
                     r"|position|quan điểm|concern|inquiét|lo ngại|opini[oó]n|diferencia|مقارنة|رأي", re.I)
-
-
-def quotable_sentences(text: str) -> list[tuple[int, int]]:
-    """Spans of the sentences the answerer may quote (the pipeline embeds exactly these at ingest)."""
-    return art.quotable(text)
 
 
 class SentenceVectors(Protocol):
@@ -179,10 +173,12 @@ class ExtractiveAnswerer:
             if f"lang_{article.language}" in self.phrases.table.get(language, {}) else article.language,
         }
         key = "article_lead" if article.language == language else "article_lead_foreign"
-        own = {i.n for i in article.items}
-        best = [(c.item.n, c.start, c.end) for c in self._score(q, article.items) if c.item.n in own]
+        best: list[tuple[int, int, int]] = []
+        if not art.is_bare_lookup(q.standalone):
+            # a narrower question ("for how long...?"): its best sentence of the article joins the opening
+            best = [(c.item.n, c.start, c.end) for c in self._score(q, article.items)[:1]]
         cited: dict[int, Citation] = {}
-        spans = art.article_spans(article, [] if art.is_bare_lookup(q.standalone) else best[:1])
+        spans = art.article_spans(article, best)
         text = self.phrases.get(language, key, **values) + "\n" + art.quote_spans(spans, cited)
         others = art.mentions(article, items, language)
         if others:

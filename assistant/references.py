@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from assistant.types import DocMeta
 
 BUDAPEST, UNCC, PROTOCOL = "budapest", "uncc", "protocol"
-ENGLISH_NAMES = {BUDAPEST: "the Budapest Convention", UNCC: "the UN Convention against Cybercrime",
-                 PROTOCOL: "the Additional Protocol (ETS 189)"}
 
 _ARABIC_DIGITS = str.maketrans(
     {chr(0x0660 + i): str(i) for i in range(10)}

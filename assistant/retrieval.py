@@ -93,6 +93,7 @@ class Retriever:
         self._by_article: dict[str, list[str]] = {}
         self._by_language: dict[str, set[str]] = {}
         self._centroids: dict[str, np.ndarray] = {}
+        self._held: dict[str, set[str]] = {}  # treaty -> article numbers whose text is indexed
         self._indexed = -1  # store.count() when the lexical index was built
 
     def refresh(self) -> None:
@@ -100,10 +101,13 @@ class Retriever:
         chunks = {chunk.chunk_id: (chunk, doc) for chunk, doc in self.store.iter_chunks()}
         by_article: dict[str, list[str]] = {}
         by_language: dict[str, set[str]] = {}
+        held: dict[str, set[str]] = {}
         for chunk_id, (chunk, doc) in chunks.items():
             by_language.setdefault(doc.language, set()).add(chunk_id)
             if chunk.article:
                 by_article.setdefault(chunk.article, []).append(chunk_id)
+                if treaty := treaty_of(doc):
+                    held.setdefault(treaty, set()).add(chunk.article)
         self._index = BM25Index(
             (cid, chunk.embed_text(), doc.language) for cid, (chunk, doc) in chunks.items()
         )
@@ -112,6 +116,7 @@ class Retriever:
             language: np.asarray(mean, dtype=np.float32)
             for language, mean in self.store.language_centroids().items()
         }
+        self._held = held
         self._indexed = len(chunks)
         logger.info("lexical index rebuilt: %d chunks, %d articles", len(chunks), len(by_article))
 
@@ -134,8 +139,7 @@ class Retriever:
     def articles(self, treaty: str) -> set[str]:
         """The article numbers of `treaty` whose text is in the index (a corpus fact, not a constant)."""
         self._ensure_index()
-        return {article for article, ids in self._by_article.items()
-                if any(treaty_of(self._chunks[cid][1]) == treaty for cid in ids)}
+        return self._held.get(treaty, set())
 
     def _ensure_index(self) -> BM25Index:
         # a cheap count tells whether an ingest ran since the last build

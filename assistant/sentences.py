@@ -13,6 +13,7 @@ _ABBREVIATIONS = frozenset({
     "ms", "dr", "st", "ets", "cets", "ch", "sect", "al", "approx", "fig", "vol", "ed", "eds", "op", "inc",
     "ltd", "co", "jr", "sr", "u.s", "u.n", "u.k",
 })
+MIN_SENTENCE_CHARS = 25  # shorter sentences are headings or fragments, not answers
 _CLOSERS = "\"'”’»)]》」』"
 _BULLET = re.compile(r"[-*•–]\s+")
 
@@ -84,3 +85,11 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     elif end - start >= 2 and text[end - 1] in '"”»' and not any(c in text[start : end - 1] for c in '"“«'):
         end -= 1  # the closing quote of a quotation that began in an earlier sentence
     return start, end
+
+
+def quotable_sentences(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences an answer may quote (the pipeline embeds exactly these at ingest)."""
+    return [
+        (start, end) for start, end in split_sentences(text)
+        if end - start >= MIN_SENTENCE_CHARS and not text[start:end].endswith(":")
+    ]

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from assistant.chat import Assistant
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.embeddings import Embedder, load_embedder
 from assistant.errors import AssistantError, ConfigError, InputError
 from assistant.language import detect_language
 from assistant.models import PROFILES, is_installed
+from assistant.references import treaty_of
 from assistant.retrieval import Retriever
 from assistant.store import ChunkStore
 from assistant.types import Answer
@@ -131,6 +134,35 @@ def _answer_all(
     return results, queries
 
 
+@contextmanager
+def _opened(settings: Settings, inputs: Sequence[str] | None,
+            progress: Progress | None) -> Iterator[tuple[Assistant, _Index]]:
+    """The real assistant, its index brought up to date with the inputs (default: the corpus); closed
+    when done."""
+    from assistant.wiring import build_assistant  # noqa: PLC0415 (builds models: only when a run starts)
+
+    inputs = list(inputs) if inputs else [str(DEFAULT_CORPUS)]
+    missing = [p for p in inputs if "://" not in p and not Path(p).exists()]
+    if missing:
+        raise InputError(
+            f"Cannot evaluate: the input {missing[0]} does not exist; pass --input or add ../shared/corpus."
+        )
+    assistant = build_assistant(settings)
+    try:
+        # subtle: reuse the assistant's own embedder and store, so the model is loaded once
+        main = assistant.retriever
+        if not isinstance(main, Retriever):
+            raise ConfigError(
+                "Cannot evaluate: the assistant's retriever is not a Retriever, so its index cannot be "
+                "opened; build it with assistant.wiring.build_assistant."
+            )
+        index = _open_index(settings, inputs, progress, main.embedder, main.store)
+        main.refresh()
+        yield assistant, index
+    finally:
+        assistant.close()
+
+
 def retrieval_only(
     rows: Sequence[EvalRow], retriever: Retriever, index: _Index, queries: dict[str, str],
     label: str, progress: Progress | None = None,
@@ -173,33 +205,14 @@ def run_eval(
     inputs: Sequence[str] | None = None,
 ) -> EvalResult:
     """Ingest the corpus if needed, answer every question of the set, score it, run the ablations."""
-    from assistant.wiring import build_assistant  # noqa: PLC0415 (builds models: only when a run starts)
-
     rows = load_set(Path(set_path))
     inputs = list(inputs) if inputs else [str(DEFAULT_CORPUS)]
-    missing = [p for p in inputs if "://" not in p and not Path(p).exists()]
-    if missing:
-        raise InputError(
-            f"Cannot evaluate: the input {missing[0]} does not exist; pass --input or add ../shared/corpus."
-        )
-    assistant = build_assistant(settings)
-    try:
-        # subtle: reuse the assistant's own embedder and store, so the model is loaded once
-        main = assistant.retriever
-        if not isinstance(main, Retriever):
-            raise ConfigError(
-                "Cannot evaluate: the assistant's retriever is not a Retriever, so its index cannot be "
-                "opened; build it with assistant.wiring.build_assistant."
-            )
-        index = _open_index(settings, inputs, progress, main.embedder, main.store)
-        main.refresh()
+    with _opened(settings, inputs, progress) as (assistant, index):
 
         def answer(row: EvalRow) -> Answer:
             return assistant.answer(row.question, history=row.turns())
 
         results, queries = _answer_all(rows, answer, index, progress)
-    finally:
-        assistant.close()
     ablations: dict[str, Any] = {"retrieval": {}, "profiles": {}}
     for mode in retrieval_modes:
         retriever = Retriever(index.store, index.embedder, settings, mode=mode)
@@ -232,24 +245,11 @@ def run_eval(
 def run_sweep(settings: Settings, *, inputs: Sequence[str] | None = None,
               progress: Progress | None = None) -> sw.SweepResult:
     """Every article of every treaty in the index, asked bare and as a follow-up in each UI language."""
-    from assistant.references import treaty_of  # noqa: PLC0415
-    from assistant.wiring import build_assistant  # noqa: PLC0415 (builds models: only when a run starts)
-
-    inputs = list(inputs) if inputs else [str(DEFAULT_CORPUS)]
-    assistant = build_assistant(settings)
-    try:
-        main = assistant.retriever
-        if not isinstance(main, Retriever):
-            raise ConfigError("Cannot run the sweep: build the assistant with "
-                              "assistant.wiring.build_assistant.")
-        index = _open_index(settings, inputs, progress, main.embedder, main.store)
-        main.refresh()
+    with _opened(settings, inputs, progress) as (assistant, index):
         rows = sw.sweep_rows(sw.treaty_articles(index.store.iter_chunks(), treaty_of))
         answers: list[Answer] = []
         for i, row in enumerate(rows, start=1):
             answers.append(assistant.answer(row.question, history=row.history))
             if progress:
                 progress("sweep", i, len(rows))
-    finally:
-        assistant.close()
     return sw.score(rows, answers)

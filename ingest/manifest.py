@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from assistant.errors import IngestError
-from assistant.extractive import quotable_sentences
+from assistant.sentences import quotable_sentences
 from assistant.store import ChunkStore, StoredDoc
 
 logger = logging.getLogger(__name__)

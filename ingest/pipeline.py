@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from assistant.config import Settings
 from assistant.embeddings import Embedder
 from assistant.errors import IngestError
-from assistant.extractive import quotable_sentences
+from assistant.sentences import quotable_sentences
 from assistant.store import ChunkStore
 from assistant.types import Chunk, Document
 from ingest.chunking import chunk_document

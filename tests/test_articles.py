@@ -51,12 +51,18 @@ def test_a_paragraph_reference_starts_at_that_paragraph() -> None:
 
 
 def test_the_sentence_that_answers_joins_the_opening_in_article_order() -> None:
-    found = art.find_article([ArticleRef("16")], [_item(1, BUDAPEST, ART16, "16")])
+    """Past the quoting budget, the sentence that answers a narrower question is still quoted."""
+    filler = " ".join(f"The Party shall also consider measure number {i} with due care." for i in range(25))
+    text = f"1. Each Party shall adopt measures.\n2. {filler}\n3. The preservation shall last sixty days."
+    found = art.find_article([ArticleRef("29")], [_item(1, BUDAPEST, text, "29")])
     assert found is not None
-    third = ART16.index("3. Each Party")
-    spans = art.article_spans(found, best=[(1, third + 3, len(ART16))])
+    last = text.index("3. The preservation")
+    opening = art.article_spans(found)
+    assert not any(s <= last + 3 < e for _, s, e in opening)  # beyond the budget when nothing is asked
+    spans = art.article_spans(found, best=[(1, last + 3, len(text))])
     assert [s for _, s, _ in spans] == sorted(s for _, s, _ in spans)
-    assert any(s <= third + 3 < e for _, s, e in spans)
+    assert any(s <= last + 3 < e for _, s, e in spans)
+    assert art.quote_spans(spans, {}).startswith("1. Each Party shall adopt measures.")
 
 
 def test_other_documents_count_as_mentions_only_when_they_name_the_treaty() -> None:

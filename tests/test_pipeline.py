@@ -185,7 +185,7 @@ def test_bad_inputs_are_skipped_with_reasons_and_good_ones_kept(
 def test_length_sorted_windows_keep_every_vector_with_its_text(tmp_path, corpus_dir, make_settings) -> None:
     from fakes import HashEmbedder  # tests/ is on sys.path
 
-    from assistant.extractive import quotable_sentences
+    from assistant.sentences import quotable_sentences
 
     src = copy_digests(corpus_dir, tmp_path / "src")
     shutil.copy(corpus_dir / "texts/uncc_articles_01-15_ar.txt", src / "uncc.txt")  # spans several windows
