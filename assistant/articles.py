@@ -50,22 +50,19 @@ def article_sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
-# Words of a bare article lookup ("what does Article 16 of the Budapest Convention say?"), tokenized.
-def _wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_LOOKUP_WORDS = _wordset("""
-say says said require requires provide provides stipulate stipulates state states set sets out
-mean means text content contents article articles convention conventions treaty budapest un
-united nations cybercrime against additional protocol ets 185 189 what does do about read reads
-on and exactly quote dit dire prevoit dispose enonce contenu article convention
-cybercriminalite nations unies onu protocole additionnel que qu quoi de la le et stipule dieu
-cong uoc lien hop quoc ve chong toi pham mang nghi dinh thu bo sung quy dinh gi noi dung la thi
-sao con cua va que dice establece dispone articulo convenio convencion naciones unidas
-ciberdelincuencia protocolo adicional ماذا تنص نص ماده اتفاقيه امم متحده لمكافحه مكافحه جريمه
-سيبرانيه بودابست
-""")
+# Words of a bare article lookup ("what does Article 16 of the Budapest Convention say?"), through the
+# same tokenizer as the question (stopwords dropped, accents folded, Arabic prefixes stripped).
+_LOOKUP_WORDS = frozenset(tokenize("""
+say says said require requires provide provides stipulate stipulates state states set sets out mean
+means text content contents article articles convention conventions treaty budapest united nations
+cybercrime against additional protocol ets 185 189 what does read reads exactly quote
+dit dire prévoit dispose énonce contenu convention cybercriminalité unies onu protocole additionnel
+quoi stipule
+Điều Công ước Liên Hợp Quốc về chống tội phạm mạng Nghị định thư bổ sung quy định gì nội dung
+là thì sao còn của và
+dice establece dispone artículo convenio convención naciones unidas ciberdelincuencia protocolo adicional
+ماذا تنص نص المادة اتفاقية الأمم المتحدة لمكافحة مكافحة الجريمة السيبرانية بودابست
+"""))
 
 
 def is_bare_lookup(question: str) -> bool:
