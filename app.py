@@ -19,17 +19,17 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.chat import answer_to_json
+from assistant.answering.chat import answer_to_json
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, InputError, StoreUnavailable
-from assistant.feedback import FeedbackLog
-from assistant.language import CORE_LANGUAGES, OTHER_LANGUAGES, detect_language
+from assistant.index.visibility import IndexView, IndexWatcher
 from assistant.observability import Metrics, RequestContext, answer_log_fields, configure_logging
-from assistant.throttle import AnswerGate, Busy, RateLimiter, retry_after
+from assistant.text.languages import CORE_LANGUAGES, OTHER_LANGUAGES, detect_language
 from assistant.types import Filters, Turn
-from assistant.visibility import IndexView, IndexWatcher
-from assistant.webtext import UI_LANGUAGES, text, ui_language
-from webheaders import BodyLimit, SecurityHeaders
+from web.feedback import FeedbackLog
+from web.limits import AnswerGate, Busy, RateLimiter, retry_after
+from web.middleware import BodyLimit, SecurityHeaders
+from web.strings import UI_LANGUAGES, text, ui_language
 
 log = logging.getLogger(__name__)
 WIDGET_DIR = Path(__file__).resolve().parent / "widget"
@@ -328,7 +328,10 @@ def create_app(settings: Settings | None = None, assistant: Any = None, *, store
             f'<script src="/widget/embed.js" data-mode="inline" data-lang="{lang}" data-title="{title}">'
             "</script></body></html>")
 
-    from webui import build_ui, mount_ui  # subtle: gradio is heavy; import it only when the app is built
+    from web.chatpage import (  # subtle: gradio is heavy; import it only when the app is built
+        build_ui,
+        mount_ui,
+    )
 
     mount_ui(app, build_ui(settings, assistant, store, feedback))
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),

@@ -21,8 +21,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _open_index(settings: Settings) -> tuple[Any, Any]:
     """The embedder and the store of the configured index (models load here, not at import)."""
-    from assistant.embeddings import load_embedder
-    from assistant.store import ChunkStore
+    from assistant.index.store import ChunkStore
+    from assistant.models.embeddings import load_embedder
 
     embedder = load_embedder(settings)
     return embedder, ChunkStore(settings, embedder)
@@ -56,7 +56,7 @@ def _register_models(
 ) -> None:
     from pathlib import Path
 
-    from assistant import models
+    from assistant.models import profiles as models
 
     def draw(stage: str, done: int, total: int) -> None:
         width = 30
@@ -233,7 +233,7 @@ def _register_ask(
     def ask(args: argparse.Namespace, settings: Settings) -> int:
         import json
 
-        from assistant.chat import answer_to_json
+        from assistant.answering.chat import answer_to_json
         from assistant.types import Filters, Turn
         from assistant.wiring import build_assistant
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from assistant.chat import Assistant
+from assistant.answering.chat import Assistant
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.llm import LLMAnswerer, build_chat_model
+from assistant.answering.phrases import load_phrases
+from assistant.answering.prompts import PromptLibrary
 from assistant.config import Settings
-from assistant.embeddings import load_embedder
-from assistant.extractive import ExtractiveAnswerer
-from assistant.llm import LLMAnswerer, build_chat_model
-from assistant.phrases import load_phrases
-from assistant.prompts import PromptLibrary
-from assistant.retrieval import Retriever
-from assistant.store import ChunkStore
-from assistant.visibility import IndexView
+from assistant.index.store import ChunkStore
+from assistant.index.visibility import IndexView
+from assistant.models.embeddings import load_embedder
+from assistant.retrieval.retriever import Retriever
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def build_assistant(settings: Settings) -> Assistant:
     embedder = load_embedder(settings)
     store = ChunkStore(settings, embedder)
     # subtle: the retriever sees the store through a view that hides documents an ingest job is still
-    # writing; the app syncs the view (assistant.visibility.IndexWatcher) every few seconds.
+    # writing; the app syncs the view (assistant.index.visibility.IndexWatcher) every few seconds.
     view = IndexView(store, settings.index_refresh_s)
     retriever = Retriever(view, embedder, settings)  # type: ignore[arg-type]
     phrases = load_phrases(settings.prompts_dir)
@@ -34,7 +34,7 @@ def build_assistant(settings: Settings) -> Assistant:
     if settings.mode == "llm" or settings.llm_base_url or settings.llm_gguf_path:
         base_url = settings.llm_base_url or None
         if not base_url and settings.llm_gguf_path:
-            from assistant.local_llm import LocalGGUFServer  # subtle: only load llama.cpp when asked
+            from assistant.models.local_llm import LocalGGUFServer  # subtle: only load llama.cpp when asked
 
             server = LocalGGUFServer(settings.llm_gguf_path)
             base_url = server.start()

@@ -38,10 +38,10 @@ def raw_encode_seconds(model_path: str, texts: list[str], batch_size: int, dtype
 
 def main() -> int:
     """Run the benchmark and print a table."""
-    from assistant import models
     from assistant.config import load_settings
-    from assistant.embeddings import load_embedder
-    from assistant.store import ChunkStore
+    from assistant.index.store import ChunkStore
+    from assistant.models.embeddings import load_embedder
+    from assistant.models import profiles as models
     from ingest.pipeline import ingest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -116,7 +116,7 @@ def _baseline(corpus: Path, embedder: object, folder: Path) -> object:
     from langchain_core.documents import Document
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from assistant.embeddings import LangchainEmbeddings
+    from assistant.models.embeddings import LangchainEmbeddings
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
     docs = [
@@ -153,7 +153,7 @@ def _eval_set_hits(path: Path, retriever: object, baseline: object) -> tuple[int
 def main() -> int:
     """Run the benchmark and print a table."""
     from assistant.config import load_settings
-    from assistant.retrieval import Retriever
+    from assistant.retrieval.retriever import Retriever
     from assistant.wiring import build_assistant
     from ingest.pipeline import ingest
 

@@ -11,15 +11,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant.chat import Assistant
+from assistant.answering.chat import Assistant
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.embeddings import Embedder, load_embedder
 from assistant.errors import AssistantError, ConfigError, InputError
-from assistant.language import detect_language
-from assistant.models import PROFILES, is_installed
-from assistant.references import treaty_of
-from assistant.retrieval import Retriever
-from assistant.store import ChunkStore
+from assistant.index.store import ChunkStore
+from assistant.models.embeddings import Embedder, load_embedder
+from assistant.models.profiles import PROFILES, is_installed
+from assistant.retrieval.retriever import Retriever
+from assistant.text.languages import detect_language
+from assistant.text.references import treaty_of
 from assistant.types import Answer
 from eval import metrics as m
 from eval import sweep as sw

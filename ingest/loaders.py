@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from assistant.config import Settings
 from assistant.errors import IngestError
-from assistant.language import detect_language
+from assistant.text.languages import detect_language
 from assistant.types import DocMeta, Document
 from ingest.fetch import fetch
 from ingest.formats import Extracted, extract_docx, extract_html, extract_pdf, extract_text

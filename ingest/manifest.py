@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from assistant.errors import IngestError
-from assistant.sentences import quotable_sentences
-from assistant.store import ChunkStore, StoredDoc
+from assistant.index.store import ChunkStore, StoredDoc
+from assistant.text.segmenter import quotable_sentences
 
 logger = logging.getLogger(__name__)
 

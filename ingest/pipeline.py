@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from assistant.config import Settings
-from assistant.embeddings import Embedder
 from assistant.errors import IngestError
-from assistant.sentences import quotable_sentences
-from assistant.store import ChunkStore
+from assistant.index.store import ChunkStore
+from assistant.models.embeddings import Embedder
+from assistant.text.segmenter import quotable_sentences
 from assistant.types import Chunk, Document
 from ingest.chunking import chunk_document
 from ingest.loaders import Skipped, discover, doc_id_for, load

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.store import ChunkStore
+from assistant.index.store import ChunkStore
 from ingest.manifest import Manifest, is_whole, manifest_path, reconcile
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Sentence and clause boundaries for chunking: spans that keep every character (quotes, bullets, markers).
 
-Unlike assistant/sentences.py (which trims quotes and bullets to match cited passages), these spans
+Unlike assistant/text/segmenter.py (which trims quotes and bullets to match cited passages), these spans
 are where a chunk may start or end, so a chunk never cuts a sentence and never loses a closing quote.
 """
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from assistant.references import chinese_number
+from assistant.text.references import chinese_number
 
 BlockKind = Literal["preamble", "heading", "body", "closing"]
 Level = Literal["chapter", "section", "title", "article"]

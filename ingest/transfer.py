@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import IngestError
-from assistant.store import ChunkStore
+from assistant.index.store import ChunkStore
 from assistant.types import Chunk, DocMeta
 from ingest.manifest import DocRecord, Manifest, manifest_path
 

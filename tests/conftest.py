@@ -11,7 +11,7 @@ from hypothesis import settings as hypothesis_settings
 from processes import CHROMA, ChromaServer
 
 from assistant.config import Settings, load_settings
-from assistant.embeddings import Embedder
+from assistant.models.embeddings import Embedder
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -41,8 +41,8 @@ def corpus_dir() -> Path:
 @pytest.fixture(scope="session")
 def small_embedder() -> Embedder:
     """The real `small` profile (multilingual-e5-small), installed into settings.models_dir if missing."""
-    from assistant import models
-    from assistant.embeddings import load_embedder
+    from assistant.models.embeddings import load_embedder
+    from assistant.models import profiles as models
 
     settings = load_settings(embedding_model="small")
     if not models.is_installed("small", settings.models_dir):

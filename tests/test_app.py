@@ -16,9 +16,9 @@ from loopback import serve
 from app import create_app
 from assistant.config import Settings
 from assistant.errors import LLMError, StoreUnavailable
-from assistant.feedback import FeedbackLog
-from assistant.throttle import AnswerGate, Busy, RateLimiter
 from assistant.types import Answer, Citation, Filters, StreamEvent, Turn
+from web.feedback import FeedbackLog
+from web.limits import AnswerGate, Busy, RateLimiter
 
 CITE = Citation(n=1, doc_id="0123456789abcdef", source="corpus/x.txt", title="X", language="en",
                 locator="Article 1", quote="90 days", url="https://example.org/x", chunk_id="c1")
@@ -243,7 +243,7 @@ def real(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path,
          small_embedder: Any) -> Iterator[tuple[str, Settings]]:
     """A real app over three corpus files, served on loopback: (base URL, settings)."""
     from assistant.config import load_settings
-    from assistant.store import ChunkStore
+    from assistant.index.store import ChunkStore
     from ingest.pipeline import ingest
 
     settings = load_settings(data_dir=tmp_path_factory.mktemp("web") / "data", embedding_model="small")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from assistant import articles as art
-from assistant.citations import ContextItem
-from assistant.references import ArticleRef
+from assistant.answering import articles as art
+from assistant.answering.citations import ContextItem
+from assistant.text.references import ArticleRef
 from assistant.types import Chunk, Citation, DocMeta, Hit
 
 BUDAPEST = DocMeta(doc_id="b", source="corpus/texts/coe_budapest_convention_ets185_en.txt",

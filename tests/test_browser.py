@@ -65,7 +65,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, small_embed
     """The real app over two corpus files and a planted hostile document, plus a portal on another port."""
     from app import create_app
     from assistant.config import load_settings
-    from assistant.store import ChunkStore
+    from assistant.index.store import ChunkStore
     from ingest.pipeline import ingest
 
     portal = Portal(("127.0.0.1", 0), _Handler)

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from fakes import HashEmbedder
 
-from assistant.chat import Assistant, answer_to_json
-from assistant.citations import ContextItem
+from assistant.answering.chat import Assistant, answer_to_json
+from assistant.answering.citations import ContextItem
+from assistant.answering.conversation import is_followup, resolve
+from assistant.answering.cues import answer_cue
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.phrases import load_phrases
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.cues import answer_cue
 from assistant.errors import InputError, LLMError
-from assistant.extractive import ExtractiveAnswerer
-from assistant.followup import is_followup, resolve
-from assistant.phrases import load_phrases
-from assistant.references import ArticleRef
+from assistant.text.references import ArticleRef
 from assistant.types import Chunk, DocMeta, Filters, Hit, Turn
 
 PASSAGES = [
@@ -260,8 +260,8 @@ def test_cues_of_what_the_question_asks(question: str, sentence: str, holds: boo
 
 def test_conflict_sides_are_the_figures_of_the_counted_act() -> None:
     """Attendance and "13 member States" are not counts of signatories; the figure nearest "signed" is."""
-    from assistant.citations import number_context
-    from assistant.conflict import all_sentences, conflict_sides
+    from assistant.answering.citations import number_context
+    from assistant.answering.conflict import all_sentences, conflict_sides
 
     def hit(doc_id: str, text: str) -> Hit:
         doc = DocMeta(doc_id=doc_id, source=f"{doc_id}.txt", title=doc_id, language="en", kind="press")

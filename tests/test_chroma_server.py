@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from assistant.errors import StoreUnavailable
-from assistant.store import ChunkStore
+from assistant.index.store import ChunkStore
 from assistant.types import Filters
 from ingest.pipeline import ingest
 

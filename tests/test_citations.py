@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.citations import (
+from assistant.answering.citations import (
     ContextItem,
     citation_for,
     locate_quote,
@@ -13,7 +13,7 @@ from assistant.citations import (
     number_context,
     verify,
 )
-from assistant.sentences import split_sentences
+from assistant.text.segmenter import split_sentences
 from assistant.types import Chunk, DocMeta, Hit
 
 TEXTS = [

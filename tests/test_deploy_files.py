@@ -40,7 +40,7 @@ def test_dockerfile_builds_from_files_that_exist_in_the_right_order() -> None:
             for source in sources:
                 assert (REPO / source).exists(), f"COPY {source}: no such file in the build context"
     copied = " ".join(args for name, args in steps if name == "COPY")
-    for module in ("app.py", "cli.py", "webui.py", "webheaders.py", "assistant/", "ingest/", "prompts/",
+    for module in ("app.py", "cli.py", "web/", "assistant/", "ingest/", "prompts/",
                    "widget/", "constraints.txt", "pyproject.toml"):
         assert module in copied, f"the image lacks {module}"
     env = " ".join(args for name, args in steps if name == "ENV")

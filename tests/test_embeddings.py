@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from fakes import HashEmbedder  # tests/ is on sys.path (pytest rootdir conftest)
 
-from assistant import models
 from assistant.config import load_settings
-from assistant.embeddings import Embedder, LangchainEmbeddings, embed_in_batches, load_embedder
 from assistant.errors import ModelError
+from assistant.models.embeddings import Embedder, LangchainEmbeddings, embed_in_batches, load_embedder
+from assistant.models import profiles as models
 
 SAME_EN = "The Convention on Cybercrime was opened for signature in Budapest on 23 November 2001."
 SAME_FR = "La Convention sur la cybercriminalité a été ouverte à la signature à Budapest le 23 novembre 2001."
@@ -205,7 +205,7 @@ def test_query_vectors_are_cached_documents_are_not(small_embedder: Embedder) ->
 
 @pytest.mark.slow
 def test_query_cache_is_bounded(small_embedder: Embedder) -> None:
-    from assistant.embeddings import SentenceTransformerEmbedder
+    from assistant.models.embeddings import SentenceTransformerEmbedder
 
     assert isinstance(small_embedder, SentenceTransformerEmbedder)
     many = [f"q{i}" for i in range(small_embedder._query_cache + 5)]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from assistant.config import Settings, load_settings
-from assistant.models import PROFILES, is_installed
+from assistant.models.profiles import PROFILES, is_installed
 from eval.report import TOLERANCE, compare, load_baseline, write_report
 from eval.runner import SPLITS, EvalResult, run_eval, run_sweep
 from eval.sweep import MIN_LEADS, SweepResult, compare_sweep

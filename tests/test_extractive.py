@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chat import Assistant, answer_to_json
-from assistant.citations import number_context
+from assistant.answering.chat import Assistant, answer_to_json
+from assistant.answering.citations import number_context
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.phrases import load_phrases
 from assistant.config import PROJECT_ROOT, load_settings
-from assistant.embeddings import Embedder
-from assistant.extractive import ExtractiveAnswerer
-from assistant.phrases import load_phrases
-from assistant.retrieval import Retriever
-from assistant.store import ChunkStore
+from assistant.index.store import ChunkStore
+from assistant.models.embeddings import Embedder
+from assistant.retrieval.retriever import Retriever
 from assistant.types import Answer, Filters, Turn
 from ingest.pipeline import ingest
 

@@ -26,8 +26,8 @@ from processes import REPO, ChromaServer, cli_env, run_cli
 
 from app import create_app
 from assistant.config import Settings
-from assistant.embeddings import Embedder
-from assistant.store import ChunkStore
+from assistant.index.store import ChunkStore
+from assistant.models.embeddings import Embedder
 from ingest.manifest import Manifest, manifest_path
 from ingest.pipeline import index_status, ingest
 

@@ -15,7 +15,7 @@ import pytest
 
 import cli
 from assistant.config import load_settings
-from assistant.store import ChunkStore, collection_name_for
+from assistant.index.store import ChunkStore, collection_name_for
 from ingest.manifest import Manifest, manifest_path
 from ingest.pipeline import index_status
 

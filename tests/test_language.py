@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.language import detect_language
+from assistant.text.languages import detect_language
 
 QUESTIONS = {
     "en": [

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.lexical import BM25Index, normalize, tokenize
+from assistant.index.lexical import BM25Index
+from assistant.text.tokenizer import normalize, tokenize
 
 
 def test_vietnamese_folds_syllables_and_adds_bigrams() -> None:

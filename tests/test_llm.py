@@ -18,13 +18,13 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from pydantic import SecretStr
 
-from assistant.citations import ContextItem, number_context, verify
+from assistant.answering.citations import ContextItem, number_context, verify
+from assistant.answering.llm import LLMAnswerer, build_chat_model, sanitize_answer, source_urls
+from assistant.answering.prompts import PromptLibrary
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import LLMError, ModelError
-from assistant.llm import LLMAnswerer, build_chat_model, sanitize_answer, source_urls
-from assistant.local_llm import LocalGGUFServer
-from assistant.prompts import PromptLibrary
-from assistant.sanitize import StreamSanitizer, ThinkStripper
+from assistant.models.local_llm import LocalGGUFServer
+from assistant.text.sanitize import StreamSanitizer, ThinkStripper
 from assistant.types import Chunk, DocMeta, Hit, Turn
 
 SOURCE_URL = "https://www.coe.int/en/web/conventions/full-list?module=treaty-detail&treatynum=185"

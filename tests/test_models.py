@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import models
 from assistant.errors import ModelError
+from assistant.models import profiles as models
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from assistant.store import ChunkStore
+from assistant.index.store import ChunkStore
 from ingest.loaders import doc_id_for
 from ingest.manifest import Manifest, manifest_path
 from ingest.pipeline import IngestSummary, index_status, ingest
@@ -185,7 +185,7 @@ def test_bad_inputs_are_skipped_with_reasons_and_good_ones_kept(
 def test_length_sorted_windows_keep_every_vector_with_its_text(tmp_path, corpus_dir, make_settings) -> None:
     from fakes import HashEmbedder  # tests/ is on sys.path
 
-    from assistant.sentences import quotable_sentences
+    from assistant.text.segmenter import quotable_sentences
 
     src = copy_digests(corpus_dir, tmp_path / "src")
     shutil.copy(corpus_dir / "texts/uncc_articles_01-15_ar.txt", src / "uncc.txt")  # spans several windows

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.citations import ContextItem, number_context
+from assistant.answering.citations import ContextItem, number_context
+from assistant.answering.llm import LLMAnswerer, format_sources
+from assistant.answering.prompts import LANGUAGE_NAMES, PromptLibrary
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import PromptError
-from assistant.llm import LLMAnswerer, format_sources
-from assistant.prompts import LANGUAGE_NAMES, PromptLibrary
 from assistant.types import Chunk, DocMeta, Hit, Turn
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "prompts"

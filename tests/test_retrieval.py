@@ -9,9 +9,9 @@ import pytest
 
 from assistant.config import load_settings
 from assistant.errors import InputError
-from assistant.fusion import convex, diversify, interleave, rrf
-from assistant.references import BUDAPEST, PROTOCOL, UNCC, ArticleRef, treaty_of
-from assistant.retrieval import Retriever, article_matches, doc_matches, parse_article_refs
+from assistant.retrieval.fusion import convex, diversify, interleave, rrf
+from assistant.retrieval.retriever import Retriever, article_matches, doc_matches, parse_article_refs
+from assistant.text.references import BUDAPEST, PROTOCOL, UNCC, ArticleRef, treaty_of
 from assistant.types import Chunk, DocMeta, Filters, Hit
 
 # --- pure logic ---------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ def retriever(
     corpus_dir: Path, small_embedder: object, tmp_path_factory: pytest.TempPathFactory
 ) -> Retriever:
     """The shared corpus ingested once into a Chroma folder under a temp directory."""
-    from assistant.store import ChunkStore
+    from assistant.index.store import ChunkStore
     from ingest.pipeline import ingest
 
     settings = load_settings(embedding_model="small", data_dir=tmp_path_factory.mktemp("retrieval") / "data")

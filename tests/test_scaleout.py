@@ -15,11 +15,11 @@ from fakes import HashEmbedder
 from processes import AppProcess, ChromaServer, cli_env, run_cli
 
 from assistant.config import Settings
-from assistant.embeddings import Embedder
-from assistant.retrieval import Retriever
-from assistant.store import ChunkStore
+from assistant.index.store import ChunkStore
+from assistant.index.visibility import IndexView, IndexWatcher, complete_docs
+from assistant.models.embeddings import Embedder
+from assistant.retrieval.retriever import Retriever
 from assistant.types import Chunk, DocMeta, Filters
-from assistant.visibility import IndexView, IndexWatcher, complete_docs
 from ingest.loaders import doc_id_for
 from ingest.pipeline import ingest
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from assistant.errors import StoreError
-from assistant.store import ChunkStore, build_where, collection_name_for, date_num
+from assistant.index.store import ChunkStore, build_where, collection_name_for, date_num
 from assistant.types import Chunk, DocMeta, Filters
 
 
@@ -237,7 +237,7 @@ def test_sentence_search_finds_chunks_by_their_sentences(store: ChunkStore) -> N
 
 
 def test_a_long_chunk_ranks_by_its_answering_sentence(make_settings) -> None:
-    from assistant.retrieval import Retriever
+    from assistant.retrieval.retriever import Retriever
 
     embedder = AxisEmbedder()
     store = ChunkStore(make_settings(), embedder)
@@ -279,7 +279,7 @@ def test_stored_docs_tell_a_complete_write_from_a_partial_one(store: ChunkStore)
 
 
 def test_summarize_rows_flags_missing_rows_mixed_hashes_and_old_rows() -> None:
-    from assistant.rows import summarize_rows, to_metadata
+    from assistant.index.rows import summarize_rows, to_metadata
 
     doc = make_doc("d")
     chunks = make_chunks(doc, 3)

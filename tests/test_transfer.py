@@ -13,10 +13,10 @@ from fakes import HashEmbedder
 from processes import cli_env, run_cli
 
 from assistant.config import Settings
-from assistant.embeddings import Embedder
 from assistant.errors import IngestError
-from assistant.retrieval import Retriever
-from assistant.store import ChunkStore
+from assistant.index.store import ChunkStore
+from assistant.models.embeddings import Embedder
+from assistant.retrieval.retriever import Retriever
 from assistant.types import Chunk, DocMeta
 from ingest.manifest import Manifest, manifest_path
 from ingest.pipeline import index_status, ingest

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.sentences import split_sentences
+from assistant.text.segmenter import split_sentences
 from assistant.types import Citation, Hit
 
 _QUOTE_MAP = str.maketrans({"’": "'", "‘": "'", "‚": "'", "‛": "'", "`": "'", "“": '"', "”": '"',

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from langchain_core.embeddings import Embeddings
 
-from assistant import models
 from assistant.config import Settings
 from assistant.errors import ModelError
+from assistant.models import profiles as models
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

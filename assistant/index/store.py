@@ -17,9 +17,8 @@ from chromadb.errors import ChromaError
 from langchain_chroma import Chroma
 
 from assistant.config import Settings
-from assistant.embeddings import Embedder, LangchainEmbeddings
 from assistant.errors import StoreError, StoreUnavailable
-from assistant.rows import (
+from assistant.index.rows import (
     StoredDoc,
     build_where,
     collection_name_for,
@@ -28,6 +27,7 @@ from assistant.rows import (
     summarize_rows,
     to_metadata,
 )
+from assistant.models.embeddings import Embedder, LangchainEmbeddings
 from assistant.types import Chunk, DocMeta, Filters
 
 # re-exported: callers know these as part of the store's interface

@@ -7,14 +7,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
-from assistant.citations import ContextItem, number_context, verify
+from assistant.answering.citations import ContextItem, number_context, verify
+from assistant.answering.conversation import Question, resolve
+from assistant.answering.extractive import Draft, ExtractiveAnswerer
+from assistant.answering.phrases import Phrases
 from assistant.config import Settings
 from assistant.errors import InputError, LLMError
-from assistant.extractive import Draft, ExtractiveAnswerer
-from assistant.followup import Question, resolve
-from assistant.language import CORE_LANGUAGES, OTHER_LANGUAGES, detect_language
-from assistant.phrases import Phrases
-from assistant.references import ArticleRef
+from assistant.text.languages import CORE_LANGUAGES, OTHER_LANGUAGES, detect_language
+from assistant.text.references import ArticleRef
 from assistant.types import KINDS, Answer, Citation, Filters, Hit, StreamEvent, Turn
 
 log = logging.getLogger(__name__)
@@ -23,14 +23,14 @@ _TOKEN_PIECES = 4  # the extractive answer is streamed in a few pieces so client
 
 
 class Searcher(Protocol):
-    """What the facade needs from retrieval (assistant.retrieval.Retriever)."""
+    """What the facade needs from retrieval (assistant.retrieval.retriever.Retriever)."""
 
     def search(self, question: str, filters: Filters = ..., k: int | None = None,
                refs: Sequence[ArticleRef] | None = None) -> list[Hit]: ...
 
 
 class Generator(Protocol):
-    """What the facade needs from a generative answerer (assistant.llm.LLMAnswerer)."""
+    """What the facade needs from a generative answerer (assistant.answering.llm.LLMAnswerer)."""
 
     def stream(self, question: str, language: str, items: Sequence[ContextItem],
                history: Sequence[Turn] = ()) -> Iterator[str]: ...

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from assistant.references import ArticleRef, parse_article_refs, treaties_named
+from assistant.text.references import ArticleRef, parse_article_refs, treaties_named
 from assistant.types import Turn
 
 # Words that make a question lean on the previous one (pronouns, "and ...", "what about ...").

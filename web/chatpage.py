@@ -16,9 +16,9 @@ from fastapi import FastAPI
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, StoreUnavailable
-from assistant.feedback import FeedbackLog
 from assistant.types import Filters, Turn
-from assistant.webtext import EXAMPLES, STRINGS, text, ui_language
+from web.feedback import FeedbackLog
+from web.strings import EXAMPLES, STRINGS, text, ui_language
 
 log = logging.getLogger(__name__)
 LANGUAGE_CHOICES = ["en", "fr", "vi", "ar", "es", "ru", "zh"]

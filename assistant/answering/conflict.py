@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.citations import ContextItem
-from assistant.cues import HOW_MANY, QUANTITIES
-from assistant.sentences import split_sentences
+from assistant.answering.citations import ContextItem
+from assistant.answering.cues import HOW_MANY, QUANTITIES
+from assistant.text.segmenter import split_sentences
 
 
 @dataclass(frozen=True)

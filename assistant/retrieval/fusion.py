@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
-from assistant.lexical import tokenize
+from assistant.text.tokenizer import tokenize
 from assistant.types import Hit
 
 NEAR_DUPLICATE_JACCARD = 0.6

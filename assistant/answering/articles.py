@@ -6,11 +6,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from assistant.citations import ContextItem, citation_for
-from assistant.lexical import tokenize
-from assistant.phrases import Phrases
-from assistant.references import ArticleRef, parse_article_refs, treaty_of
-from assistant.sentences import quotable_sentences, split_sentences
+from assistant.answering.citations import ContextItem, citation_for
+from assistant.answering.phrases import Phrases
+from assistant.text.references import ArticleRef, parse_article_refs, treaty_of
+from assistant.text.segmenter import quotable_sentences, split_sentences
+from assistant.text.tokenizer import tokenize
 from assistant.types import Citation
 
 ARTICLE_CHARS = 1000  # how much of an article is quoted in order before the answer moves on

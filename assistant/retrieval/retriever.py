@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense + BM25 (fused in assistant/fusion.py), article references, filters."""
+"""Hybrid retrieval: dense + BM25 (fused in assistant/retrieval/fusion.py), article references, filters."""
 
 from __future__ import annotations
 
@@ -12,16 +12,17 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import InputError
-from assistant.fusion import convex, diversify, interleave, rrf
-from assistant.language import detect_language
-from assistant.lexical import BM25Index, names_in, tokenize
-from assistant.references import ArticleRef, parse_article_refs, treaty_of
-from assistant.store import date_num
+from assistant.index.lexical import BM25Index
+from assistant.index.store import date_num
+from assistant.retrieval.fusion import convex, diversify, interleave, rrf
+from assistant.text.languages import detect_language
+from assistant.text.references import ArticleRef, parse_article_refs, treaty_of
+from assistant.text.tokenizer import names_in, tokenize
 from assistant.types import Chunk, DocMeta, Filters, Hit
 
 if TYPE_CHECKING:
-    from assistant.embeddings import Embedder
-    from assistant.store import ChunkStore
+    from assistant.index.store import ChunkStore
+    from assistant.models.embeddings import Embedder
 
 __all__ = ["Retriever", "parse_article_refs", "ArticleRef", "doc_matches", "article_matches"]
 

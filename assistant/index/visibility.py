@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 class TotalsStore(Protocol):
-    """What the view needs from assistant.store.ChunkStore."""
+    """What the view needs from assistant.index.store.ChunkStore."""
 
     collection_name: str
 

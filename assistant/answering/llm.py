@@ -12,11 +12,11 @@ import httpx
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from assistant.citations import ContextItem
+from assistant.answering.citations import ContextItem
+from assistant.answering.prompts import PromptLibrary, language_name
 from assistant.config import Settings
 from assistant.errors import AssistantError, LLMError
-from assistant.prompts import PromptLibrary, language_name
-from assistant.sanitize import StreamSanitizer, ThinkStripper, sanitize_answer, strip_think
+from assistant.text.sanitize import StreamSanitizer, ThinkStripper, sanitize_answer, strip_think
 from assistant.types import Turn
 
 if TYPE_CHECKING:

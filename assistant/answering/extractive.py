@@ -8,16 +8,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from assistant import articles as art
-from assistant.citations import ContextItem, citation_for
-from assistant.conflict import Sentence, all_sentences, conflict_sides
-from assistant.cues import META, answer_cue
-from assistant.embeddings import Embedder
-from assistant.followup import Question, resolve
-from assistant.lexical import tokenize
-from assistant.phrases import Phrases
-from assistant.references import ArticleRef, treaty_of
-from assistant.sentences import MIN_SENTENCE_CHARS, quotable_sentences, split_sentences
+from assistant.answering import articles as art
+from assistant.answering.citations import ContextItem, citation_for
+from assistant.answering.conflict import Sentence, all_sentences, conflict_sides
+from assistant.answering.conversation import Question, resolve
+from assistant.answering.cues import META, answer_cue
+from assistant.answering.phrases import Phrases
+from assistant.models.embeddings import Embedder
+from assistant.text.references import ArticleRef, treaty_of
+from assistant.text.segmenter import MIN_SENTENCE_CHARS, quotable_sentences, split_sentences
+from assistant.text.tokenizer import tokenize
 from assistant.types import Citation
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ _SIDES = re.compile(r"compar|differ|versus|\bvs\.?\b|khác|so với|critic|criti
 
 
 class SentenceVectors(Protocol):
-    """Where precomputed sentence vectors come from (assistant.store.ChunkStore)."""
+    """Where precomputed sentence vectors come from (assistant.index.store.ChunkStore)."""
 
     def sentence_vectors(
         self, chunk_ids: Sequence[str]

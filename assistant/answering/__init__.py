@@ -1,0 +1,1 @@
+"""Answers: extractive and LLM answerers, citations, conversation state, the chat and answer services."""

@@ -1,0 +1,1 @@
+"""Embedding model profiles, their installation and loading, and the local GGUF server."""

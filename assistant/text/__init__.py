@@ -1,0 +1,1 @@
+"""Text primitives: languages, sentence segmenter, tokenizer, article-reference grammar, sanitizer."""

@@ -1,0 +1,1 @@
+"""The web side: API routes and schemas, the chat page, widget routes, middleware, limits, UI strings."""
