@@ -233,20 +233,20 @@ def _register_ask(
     def ask(args: argparse.Namespace, settings: Settings) -> int:
         import json
 
-        from assistant.answering.chat import answer_to_json
+        from assistant.answering.service import AskRequest
         from assistant.types import Filters, Turn
-        from assistant.wiring import build_assistant
+        from assistant.wiring import build_services
+        from web.schemas import answer_json
 
-        filters = Filters(languages=tuple(args.lang or ()))
-        assistant = build_assistant(settings)
+        services = build_services(settings)
         try:
-            history = [Turn("user", q) for q in args.after or ()]
-            answer = assistant.answer(args.question, history=history, filters=filters, mode=args.mode,
-                                      k=args.k)
+            asked = AskRequest(args.question, tuple(Turn("user", q) for q in args.after or ()),
+                               Filters(languages=tuple(args.lang or ())), args.mode, args.k, client="cli")
+            answer = services.answers().ask_now(asked)
         finally:
-            assistant.close()
+            services.close()
         if args.json:
-            print(json.dumps(answer_to_json(answer), ensure_ascii=False, indent=2))
+            print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
             return 0
         if answer.notice:
             print(f"({answer.notice})\n")

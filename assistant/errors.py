@@ -35,3 +35,15 @@ class PromptError(AssistantError):
 
 class InputError(AssistantError):
     """A user's request is invalid (too long, unknown filter, bad history)."""
+
+
+class RateLimited(AssistantError):
+    """A client asked more often than the rate limit allows; `retry_after` says when to try again."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many questions: wait {retry_after} s and ask again.")
+        self.retry_after = retry_after
+
+
+class Busy(AssistantError):
+    """Every answer slot and queue place is taken: try again in a few seconds."""

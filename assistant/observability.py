@@ -6,7 +6,6 @@ import json
 import logging
 import re
 import sys
-import time
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -14,7 +13,6 @@ from typing import IO, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.config import Settings
 from assistant.types import Answer
@@ -70,7 +68,7 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logg
         handler.setFormatter(logging.Formatter(text_format))
     handler.addFilter(RequestIdFilter())
     setattr(handler, _HANDLER_TAG, True)
-    for name in ("app", "assistant", "ingest"):
+    for name in ("app", "web", "assistant", "ingest"):
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers if getattr(h, _HANDLER_TAG, False)]:
             logger.removeHandler(old)
@@ -134,55 +132,3 @@ def answer_log_fields(answer: Answer, requested_mode: str, log_questions: bool) 
     if log_questions:
         fields["question"] = answer.question[:300]
     return fields
-
-
-def route_label(scope: Scope) -> str:
-    """A bounded label for the route: the matched path template, 'ui' for the chat page, else 'other'."""
-    route = scope.get("route")
-    path = getattr(route, "path", None) or getattr(route, "path_format", None)
-    if isinstance(path, str) and path:
-        return path
-    raw = str(scope.get("path", ""))
-    if raw.startswith("/api/") or raw.startswith("/widget") or raw == "/metrics":
-        return "other"
-    return "ui"
-
-
-class RequestContext:
-    """Pure ASGI middleware: request id in and out, one access log line, request metrics."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app, self.metrics = app, metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        offered = ""
-        for name, value in scope.get("headers", []):
-            if name == b"x-request-id":
-                offered = value.decode("latin-1")
-        request_id = new_request_id(offered)
-        token = REQUEST_ID.set(request_id)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            seconds = time.perf_counter() - started
-            route = route_label(scope)
-            self.metrics.requests.labels(route, str(status)).inc()
-            self.metrics.latency.labels(route).observe(seconds)
-            if route.startswith("/api/"):
-                log.info("%s %s -> %d", scope.get("method", ""), route, status,
-                         extra={"event": "request", "route": route, "status": status,
-                                "ms": round(seconds * 1000, 1)})
-            REQUEST_ID.reset(token)

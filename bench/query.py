@@ -153,8 +153,8 @@ def _eval_set_hits(path: Path, retriever: object, baseline: object) -> tuple[int
 def main() -> int:
     """Run the benchmark and print a table."""
     from assistant.config import load_settings
-    from assistant.retrieval.retriever import Retriever
-    from assistant.wiring import build_assistant
+    from assistant.index.store import ChunkStore
+    from assistant.wiring import build_services
     from ingest.pipeline import ingest
 
     parser = argparse.ArgumentParser(description=__doc__)
@@ -174,13 +174,13 @@ def main() -> int:
             embedding_model=args.profile, embedding_dtype=args.dtype,
             data_dir=args.data_dir or Path(tmp) / "data",
         )
-        assistant = build_assistant(settings)
-        retriever = assistant.retriever
-        assert isinstance(retriever, Retriever)  # the wiring builds ours; the facade only needs search()
+        services = build_services(settings)
+        assistant, retriever, store = services.assistant, services.retriever, services.store
+        assert retriever is not None and isinstance(store, ChunkStore)  # the wiring builds our own index
         started = time.perf_counter()
-        summary = ingest([str(corpus)], settings, retriever.embedder, retriever.store)
+        summary = ingest([str(corpus)], settings, retriever.embedder, store)
         print(
-            f"index: {retriever.store.count()} chunks ({summary.embedded_chunks} embedded now) "
+            f"index: {store.count()} chunks ({summary.embedded_chunks} embedded now) "
             f"in {time.perf_counter() - started:.1f} s"
         )
         retriever.search("warm-up")  # builds the lexical index and warms the model

@@ -139,7 +139,7 @@ def _opened(settings: Settings, inputs: Sequence[str] | None,
             progress: Progress | None) -> Iterator[tuple[Assistant, _Index]]:
     """The real assistant, its index brought up to date with the inputs (default: the corpus); closed
     when done."""
-    from assistant.wiring import build_assistant  # noqa: PLC0415 (builds models: only when a run starts)
+    from assistant.wiring import build_services  # noqa: PLC0415 (builds models: only when a run starts)
 
     inputs = list(inputs) if inputs else [str(DEFAULT_CORPUS)]
     missing = [p for p in inputs if "://" not in p and not Path(p).exists()]
@@ -147,20 +147,19 @@ def _opened(settings: Settings, inputs: Sequence[str] | None,
         raise InputError(
             f"Cannot evaluate: the input {missing[0]} does not exist; pass --input or add ../shared/corpus."
         )
-    assistant = build_assistant(settings)
+    services = build_services(settings)
     try:
-        # subtle: reuse the assistant's own embedder and store, so the model is loaded once
-        main = assistant.retriever
-        if not isinstance(main, Retriever):
-            raise ConfigError(
-                "Cannot evaluate: the assistant's retriever is not a Retriever, so its index cannot be "
-                "opened; build it with assistant.wiring.build_assistant."
-            )
-        index = _open_index(settings, inputs, progress, main.embedder, main.store)
-        main.refresh()
-        yield assistant, index
+        # subtle: reuse the services' own embedder and store, so the model is loaded once
+        store = services.store
+        if not isinstance(store, ChunkStore) or services.embedder is None or services.watcher is None:
+            raise ConfigError("Cannot evaluate: the services were not built over this project's own index; "
+                              "build them with assistant.wiring.build_services.")
+        index = _open_index(settings, inputs, progress, services.embedder, store)
+        services.watcher.check(force=True)
+        assert isinstance(services.assistant, Assistant)
+        yield services.assistant, index
     finally:
-        assistant.close()
+        services.close()
 
 
 def retrieval_only(

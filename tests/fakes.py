@@ -44,3 +44,21 @@ class HashEmbedder:
     def count_tokens(self, text: str) -> int:
         """Whitespace tokens."""
         return len(text.split())
+
+
+class EmptyStore:
+    """A document store with nothing in it (health, documents and cited chunks all empty)."""
+
+    collection_name = "fake-64"
+
+    def count(self) -> int:
+        return 0
+
+    def doc_states(self) -> dict[str, tuple[str, int]]:
+        return {}
+
+    def get_doc(self, doc_id: str) -> None:
+        return None
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[object]:
+        return []

@@ -11,12 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from fakes import EmptyStore
 from loopback import serve
 
 from app import create_app
 from assistant.config import Settings
 from assistant.errors import LLMError, StoreUnavailable
 from assistant.types import Answer, Citation, Filters, StreamEvent, Turn
+from assistant.wiring import Services
 from web.feedback import FeedbackLog
 from web.limits import AnswerGate, Busy, RateLimiter
 
@@ -55,23 +57,8 @@ class GatedAssistant:
         assert last.answer is not None
         return last.answer
 
-
-class FakeStore:
-    """Fake index with no documents."""
-
-    collection_name = "fake-64"
-
-    def count(self) -> int:
-        return 0
-
-    def doc_states(self) -> dict[str, tuple[str, int]]:
-        return {}
-
-    def get_doc(self, doc_id: str) -> None:
-        return None
-
-    def get_chunks(self, chunk_ids: Any) -> list[Any]:
-        return []
+    def close(self) -> None:
+        pass
 
 
 @pytest.fixture
@@ -82,7 +69,7 @@ def fake_server(make_settings: Callable[..., Settings]) -> Iterator[Callable[...
     def start(assistant: GatedAssistant | None = None, **overrides: object) -> tuple[str, GatedAssistant]:
         assistant = assistant or GatedAssistant()
         settings = make_settings(embedding_model="small", **overrides)
-        ctx = serve(create_app(settings, assistant, store=FakeStore()))
+        ctx = serve(create_app(settings, Services(settings, assistant, EmptyStore())))
         stack.append(ctx)
         return ctx.__enter__(), assistant
 

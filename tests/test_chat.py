@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fakes import HashEmbedder
 
-from assistant.answering.chat import Assistant, answer_to_json
+from assistant.answering.chat import Assistant
 from assistant.answering.citations import ContextItem
 from assistant.answering.conversation import is_followup, resolve
 from assistant.answering.cues import answer_cue
@@ -18,6 +18,7 @@ from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import InputError, LLMError
 from assistant.text.references import ArticleRef
 from assistant.types import Chunk, DocMeta, Filters, Hit, Turn
+from web.schemas import answer_json
 
 PASSAGES = [
     ("d1", "The Convention enters into force 90 days after the 40th ratification. It has 68 articles."),
@@ -162,12 +163,12 @@ def test_llm_gets_the_named_article_first(make_settings: Callable[..., Settings]
     assert answer.mode == "llm" and answer.citations[0].chunk_id == "a16"
 
 
-def test_answer_to_json_has_the_documented_fields(build: Callable[..., Assistant]) -> None:
-    data = answer_to_json(build(None).answer("How many articles does the convention have?"))
+def test_answer_json_has_the_documented_fields(build: Callable[..., Assistant]) -> None:
+    data = answer_json(build(None).answer("How many articles does the convention have?"))
     assert set(data) == {"question", "language", "answer", "abstained", "mode", "citations", "retrieved",
                          "timings_ms", "notice", "standalone_question"}
-    assert set(data["citations"][0]) == {"n", "doc_id", "source", "title", "language", "locator", "quote",
-                                         "url", "outlet", "date", "kind"}
+    assert set(data["citations"][0]) == {"n", "doc_id", "chunk_id", "source", "title", "language", "locator",
+                                         "quote", "url", "outlet", "date", "kind"}
     assert data["retrieved"][0] == {"chunk_id": "c0", "score": 1.0}
 
 

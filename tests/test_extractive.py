@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering.chat import Assistant, answer_to_json
+from assistant.answering.chat import Assistant
 from assistant.answering.citations import number_context
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.phrases import load_phrases
@@ -19,6 +19,7 @@ from assistant.models.embeddings import Embedder
 from assistant.retrieval.retriever import Retriever
 from assistant.types import Answer, Filters, Turn
 from ingest.pipeline import ingest
+from web.schemas import answer_json
 
 pytestmark = pytest.mark.slow
 GOLDEN = Path(__file__).parent / "golden"
@@ -138,7 +139,7 @@ GOLDEN_QUESTIONS = {
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_QUESTIONS))
 def test_golden_answers(assistant: Assistant, name: str) -> None:
-    got = answer_to_json(assistant.answer(GOLDEN_QUESTIONS[name]))
+    got = answer_json(assistant.answer(GOLDEN_QUESTIONS[name]))
     got.pop("timings_ms")
     got["retrieved"] = [{"chunk_id": r["chunk_id"], "score": round(r["score"], 4)} for r in got["retrieved"]]
     path = GOLDEN / f"{name}.json"

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+from fakes import EmptyStore
 from loopback import serve
 
 from app import create_app
@@ -23,6 +24,7 @@ from assistant.observability import (
     new_request_id,
 )
 from assistant.types import Answer, Citation, Filters, StreamEvent
+from assistant.wiring import Services
 
 QUESTION = "Quel est le délai d'entrée en vigueur de la convention secrète-xyz ?"
 CITE = Citation(n=1, doc_id="0123456789abcdef", source="corpus/x.txt", title="X", language="fr",
@@ -52,15 +54,8 @@ class FallbackAssistant:
                k: int | None = None) -> Answer:
         return make_answer(question)
 
-
-class EmptyStore:
-    collection_name = "fake-64"
-
-    def count(self) -> int:
-        return 0
-
-    def doc_states(self) -> dict[str, tuple[str, int]]:
-        return {}
+    def close(self) -> None:
+        pass
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -110,7 +105,7 @@ def test_request_ids_offered_by_clients_are_kept_only_when_sane() -> None:
 
 def test_api_request_ids_logs_and_metrics(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(embedding_model="small", log_json=True, log_questions=False, mode="llm")
-    app = create_app(settings, FallbackAssistant(), store=EmptyStore())
+    app = create_app(settings, Services(settings, FallbackAssistant(), EmptyStore()))
     logs = io.StringIO()
     configure_logging(settings, stream=logs)  # the same handler setup as create_app, read back here
     with serve(app) as base:

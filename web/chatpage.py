@@ -7,17 +7,19 @@ import html
 import logging
 import re
 import shutil
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
 
-from assistant.config import Settings
-from assistant.errors import AssistantError, StoreUnavailable
+from assistant.answering.service import AnswerService, AskRequest
+from assistant.errors import AssistantError, Busy, InputError, RateLimited, StoreUnavailable
+from assistant.index.store import ChunkStore
 from assistant.types import Filters, Turn
+from assistant.wiring import Services
 from web.feedback import FeedbackLog
+from web.schemas import citations_json
 from web.strings import EXAMPLES, STRINGS, text, ui_language
 
 log = logging.getLogger(__name__)
@@ -72,16 +74,17 @@ def _choice(c: dict[str, Any]) -> str:
     return f"[{c['n']}] {c.get('title', '')[:90]}{where}"
 
 
-def build_ui(settings: Settings, assistant: Any, store: Any, feedback: FeedbackLog) -> gr.Blocks:
-    """The chat page (and the admin tab when CA_ADMIN_TOKEN is set)."""
+def build_ui(services: Services, answers: AnswerService, feedback: FeedbackLog) -> gr.Blocks:
+    """The chat page (and the admin tab when CA_ADMIN_TOKEN is set); it answers through `answers`."""
+    settings, store = services.settings, services.store
     i18n = gr.I18n(**STRINGS)
 
     def lang_of(request: gr.Request | None) -> str:
         headers = getattr(request, "headers", None) or {}
         return ui_language(headers.get("accept-language", ""))
 
-    def respond(question: str, chat: list[dict[str, Any]], turns: list[dict[str, Any]], languages: list[str],
-                kinds: list[str], mode: str, request: gr.Request):  # type: ignore[no-untyped-def]
+    async def respond(question: str, chat: list[dict[str, Any]], turns: list[dict[str, Any]],
+                      languages: list[str], kinds: list[str], mode: str, request: gr.Request):  # type: ignore[no-untyped-def]
         question = (question or "").strip()[: settings.max_question_chars]
         if not question:
             yield chat, turns, gr.update(), gr.update(), gr.update(), question
@@ -91,17 +94,20 @@ def build_ui(settings: Settings, assistant: Any, store: Any, feedback: FeedbackL
             history += [Turn("user", turn["question"]), Turn("assistant", turn["answer"])]
         chat = [*chat, {"role": "user", "content": as_text(question)}, {"role": "assistant", "content": ""}]
         yield chat, turns, gr.update(), gr.update(), gr.update(), ""
-        streamed, status = "", ""
+        asked = AskRequest(question, tuple(history), Filters(languages=tuple(languages or ()),
+                                                              kinds=tuple(kinds or ())), mode or None,
+                           client=request.client.host if request and request.client else "unknown")
+        streamed = ""
         try:
-            filters = Filters(languages=tuple(languages or ()), kinds=tuple(kinds or ()))
-            for event in assistant.stream(question, history, filters, mode or None):
+            admission = await answers.admit(asked)
+            async for event in answers.run(admission):
                 if event.kind == "token":
                     streamed += event.text
                     chat[-1] = {"role": "assistant", "content": as_text(streamed)}
                     yield chat, turns, gr.update(), gr.update(), gr.update(), ""
                 elif event.kind == "final" and event.answer is not None:
                     answer = event.answer
-                    cites = [asdict(c) for c in answer.citations]
+                    cites = citations_json(answer.citations)
                     chat[-1] = {"role": "assistant", "content": as_text(answer.answer)}
                     turns = [*turns, {"question": question, "answer": answer.answer, "citations": cites,
                                       "index": len(chat) - 1}][-settings.history_turns :]
@@ -111,9 +117,13 @@ def build_ui(settings: Settings, assistant: Any, store: Any, feedback: FeedbackL
                     choices = [(_choice(c), str(c["n"])) for c in cites]
                     yield (chat, turns, gr.update(choices=choices, value=None), status,
                            text(lang_of(request), "no_source"), "")
-        except (AssistantError, ValueError) as exc:
-            key = "err_store" if isinstance(exc, StoreUnavailable) else "err_internal"
-            log.error("chat page answer failed: %s", exc)
+        except RateLimited as exc:
+            chat[-1] = {"role": "assistant", "content": as_text(text(lang_of(request), "err_rate",
+                                                                     seconds=exc.retry_after))}
+            yield chat, turns, gr.update(choices=[], value=None), "", gr.update(), ""
+        except Exception as exc:  # counted and logged by the service; the reader gets one sentence
+            key = ("err_busy" if isinstance(exc, Busy) else "err_store" if isinstance(exc, StoreUnavailable)
+                   else "err_input" if isinstance(exc, InputError) else "err_internal")
             chat[-1] = {"role": "assistant", "content": as_text(text(lang_of(request), key))}
             yield chat, turns, gr.update(choices=[], value=None), "", gr.update(), ""
 
@@ -124,7 +134,7 @@ def build_ui(settings: Settings, assistant: Any, store: Any, feedback: FeedbackL
         cite = next((c for c in turns[-1]["citations"] if str(c["n"]) == picked), None)
         if cite is None:
             return text(lang, "no_source")
-        found = store.get_chunks([cite["chunk_id"]]) if store is not None else []
+        found = store.get_chunks([cite["chunk_id"]])
         return source_html(cite, found[0][0].text if found else "", lang)
 
     def vote(turns: list[dict[str, Any]], data: gr.LikeData) -> None:
@@ -160,20 +170,21 @@ def build_ui(settings: Settings, assistant: Any, store: Any, feedback: FeedbackL
         turns = gr.State([])
         outputs = [chatbot, turns, sources, status, panel, box]
         inputs = [box, chatbot, turns, languages, kinds, mode]
-        limit = settings.max_concurrent_answers
-        send.click(respond, inputs, outputs, concurrency_limit=limit)
-        box.submit(respond, inputs, outputs, concurrency_limit=limit)
+        # subtle: no Gradio queue limit of its own; the answer service's gate bounds concurrent answers
+        send.click(respond, inputs, outputs, concurrency_limit=None)
+        box.submit(respond, inputs, outputs, concurrency_limit=None)
         clear.click(lambda: ([], [], gr.update(choices=[], value=None), "", ""), None,
                     [chatbot, turns, sources, status, panel])
         sources.change(show_source, [sources, turns], panel)
         chatbot.like(vote, [turns], None)
         if settings.admin_token.get_secret_value():
-            _admin_tab(settings, assistant, store, i18n)
+            _admin_tab(services, i18n)
     return ui
 
 
-def _admin_tab(settings: Settings, assistant: Any, store: Any, i18n: gr.I18n) -> None:
+def _admin_tab(services: Services, i18n: gr.I18n) -> None:
     """Upload files or URLs and see the ingest summary, behind the admin token."""
+    settings = services.settings
     secret = settings.admin_token.get_secret_value()
 
     def allowed(token: str) -> bool:
@@ -198,9 +209,13 @@ def _admin_tab(settings: Settings, assistant: Any, store: Any, i18n: gr.I18n) ->
             shutil.copyfile(name, target)
             inputs.append(str(target))
         inputs += [u.strip() for u in (urls or "").splitlines() if u.strip()]
+        if services.embedder is None or not isinstance(services.store, ChunkStore):
+            return as_text(text("en", "err_internal")), ""
+        store = services.store
         try:
-            summary = ingest(inputs, settings, assistant.retriever.embedder, store)
-            assistant.retriever.refresh()
+            summary = ingest(inputs, settings, services.embedder, store)
+            if services.watcher is not None:
+                services.watcher.check(force=True)  # the next question, from any page, sees the new documents
         except AssistantError as exc:
             return as_text(str(exc)), ""
         skipped = "\n".join(f"- {as_text(s.source)}: {as_text(s.reason)}" for s in summary.skipped)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
 import time
 from collections.abc import Callable
+
+from assistant.errors import Busy
 
 MAX_CLIENTS = 10_000  # buckets kept in memory; full buckets are dropped first when over
 
@@ -43,15 +44,6 @@ class RateLimiter:
         full = [k for k, (t, last) in self._buckets.items() if t + (now - last) * self.rate >= self.capacity]
         for key in full or list(self._buckets)[: len(self._buckets) - MAX_CLIENTS]:
             del self._buckets[key]
-
-
-def retry_after(seconds: float) -> int:
-    """Whole seconds for a Retry-After header (at least 1)."""
-    return max(1, math.ceil(seconds))
-
-
-class Busy(Exception):
-    """Every answer slot and queue place is taken."""
 
 
 class AnswerGate:

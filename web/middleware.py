@@ -1,11 +1,17 @@
-"""Security headers on every response: CSP compatible with Gradio, nosniff, referrer policy, framing rules."""
+"""HTTP middleware: security headers (CSP compatible with Gradio), the body limit, request ids and metrics."""
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assistant.observability import REQUEST_ID, Metrics, new_request_id
+
+log = logging.getLogger(__name__)
 
 # subtle: Gradio's page boots from an inline config script and compiles some components at run time,
 # so scripts need 'unsafe-inline' and 'unsafe-eval'; what keeps documents inert is that they are always
@@ -110,3 +116,55 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     """A streamed request body went past the limit."""
+
+
+def route_label(scope: Scope) -> str:
+    """A bounded label for the route: the matched path template, 'ui' for the chat page, else 'other'."""
+    route = scope.get("route")
+    path = getattr(route, "path", None) or getattr(route, "path_format", None)
+    if isinstance(path, str) and path:
+        return path
+    raw = str(scope.get("path", ""))
+    if raw.startswith("/api/") or raw.startswith("/widget") or raw == "/metrics":
+        return "other"
+    return "ui"
+
+
+class RequestContext:
+    """Pure ASGI middleware: request id in and out, one access log line, request metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = ""
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                offered = value.decode("latin-1")
+        request_id = new_request_id(offered)
+        token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            route = route_label(scope)
+            self.metrics.requests.labels(route, str(status)).inc()
+            self.metrics.latency.labels(route).observe(seconds)
+            if route.startswith("/api/"):
+                log.info("%s %s -> %d", scope.get("method", ""), route, status,
+                         extra={"event": "request", "route": route, "status": status,
+                                "ms": round(seconds * 1000, 1)})
+            REQUEST_ID.reset(token)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from assistant.answering.citations import ContextItem, number_context, verify
 from assistant.answering.conversation import Question, resolve
@@ -15,7 +15,7 @@ from assistant.config import Settings
 from assistant.errors import InputError, LLMError
 from assistant.text.languages import CORE_LANGUAGES, OTHER_LANGUAGES, detect_language
 from assistant.text.references import ArticleRef
-from assistant.types import KINDS, Answer, Citation, Filters, Hit, StreamEvent, Turn
+from assistant.types import KINDS, Answer, Filters, Hit, StreamEvent, Turn
 
 log = logging.getLogger(__name__)
 MODES = ("extractive", "llm")
@@ -173,25 +173,3 @@ def _pieces(text: str) -> list[str]:
         out.append(text[start:end])
         start = end
     return out
-
-
-def _citation_json(c: Citation) -> dict[str, Any]:
-    return {"n": c.n, "doc_id": c.doc_id, "source": c.source, "title": c.title, "language": c.language,
-            "locator": c.locator, "quote": c.quote, "url": c.url, "outlet": c.outlet, "date": c.date,
-            "kind": c.kind}
-
-
-def answer_to_json(answer: Answer) -> dict[str, Any]:
-    """The documented JSON form of an Answer (CLI --json and the HTTP API)."""
-    return {
-        "question": answer.question,
-        "language": answer.language,
-        "answer": answer.answer,
-        "abstained": answer.abstained,
-        "mode": answer.mode,
-        "citations": [_citation_json(c) for c in answer.citations],
-        "retrieved": [{"chunk_id": cid, "score": round(score, 6)} for cid, score in answer.retrieved],
-        "timings_ms": dict(answer.timings_ms),
-        "notice": answer.notice,
-        "standalone_question": answer.standalone_question,
-    }

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from assistant.types import Chunk, DocMeta, Filters
 
@@ -20,11 +20,29 @@ class TotalsStore(Protocol):
 
     def doc_totals(self) -> dict[str, tuple[str, int, int]]: ...
 
-    def dense_search(
-        self, vector: Sequence[float], k: int, filters: Filters = ...
-    ) -> list[tuple[Chunk, DocMeta, float]]: ...
+    def iter_chunks(self) -> Iterator[tuple[Chunk, DocMeta]]: ...
+
+
+class VectorStore(Protocol):
+    """What a Retriever reads: the view, or the store itself (assistant.index.store.ChunkStore)."""
 
     def iter_chunks(self) -> Iterator[tuple[Chunk, DocMeta]]: ...
+
+    def count(self) -> int: ...
+
+    def language_centroids(self) -> dict[str, list[float]]: ...
+
+    def nearest_ids(self, vector: Sequence[float], k: int,
+                    filters: Filters = ...) -> list[tuple[str, float]]: ...
+
+    def sentence_search(self, vector: Sequence[float], k: int,
+                        doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]: ...
+
+    def chunk_cosines(self, vector: Sequence[float], chunk_ids: Sequence[str]) -> dict[str, float]: ...
+
+
+class BackingStore(TotalsStore, VectorStore, Protocol):
+    """The store behind a view: its totals for visibility, its lookups for the Retriever."""
 
 
 def complete_docs(totals: Mapping[str, tuple[str, int, int]]) -> dict[str, tuple[str, int]]:
@@ -39,10 +57,12 @@ class IndexView:
     subtle: an ingest job on another machine writes a document's chunks in several upserts, and a
     re-ingested document comes back under a new content hash. A document is visible only once a sync has
     seen all its chunks (each chunk row carries the document's n_chunks), and only in the version that
-    sync saw, so answers never quote half of a document, nor a mix of two versions.
+    sync saw, so answers never quote half of a document, nor a mix of two versions. The chunks themselves
+    come only from `iter_chunks`; the vector lookups return chunk ids, which a Retriever resolves through
+    the chunks it read here, so an id of a hidden document finds no text.
     """
 
-    def __init__(self, store: Any, interval_s: float = 5.0,
+    def __init__(self, store: BackingStore, interval_s: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if interval_s < 0:
             raise ValueError(f"interval_s must be 0 or more. Currently, interval_s is {interval_s}")
@@ -51,10 +71,6 @@ class IndexView:
         self._visible: dict[str, tuple[str, int]] | None = None
         self._checked = float("-inf")
         self._lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        # everything that is not about visibility (get_doc, doc_states, location...) is the store's
-        return getattr(self.store, name)
 
     def sync(self, force: bool = False) -> bool:
         """Re-read which documents are complete, at most every interval_s; True when that set changed."""
@@ -89,17 +105,30 @@ class IndexView:
         """What identifies the visible index: every visible document and its content hash."""
         return tuple(sorted((doc_id, h) for doc_id, (h, _) in self._shown().items()))
 
-    def dense_search(
-        self, vector: Sequence[float], k: int, filters: Filters = Filters()
-    ) -> list[tuple[Chunk, DocMeta, float]]:
-        """The store's dense search without chunks of incomplete documents."""
-        return [hit for hit in self.store.dense_search(vector, k, filters) if self.is_visible(hit[1])]
-
     def iter_chunks(self) -> Iterator[tuple[Chunk, DocMeta]]:
         """Every chunk of the visible documents."""
         for chunk, doc in self.store.iter_chunks():
             if self.is_visible(doc):
                 yield chunk, doc
+
+
+    def language_centroids(self) -> dict[str, list[float]]:
+        """The store's mean vector per language (a statistic, not text)."""
+        return self.store.language_centroids()
+
+    def nearest_ids(self, vector: Sequence[float], k: int,
+                    filters: Filters = Filters()) -> list[tuple[str, float]]:
+        """The store's k nearest chunk ids with cosines."""
+        return self.store.nearest_ids(vector, k, filters)
+
+    def sentence_search(self, vector: Sequence[float], k: int,
+                        doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """The store's k nearest sentences as (chunk_id, cosine)."""
+        return self.store.sentence_search(vector, k, doc_ids)
+
+    def chunk_cosines(self, vector: Sequence[float], chunk_ids: Sequence[str]) -> dict[str, float]:
+        """Cosines of the given chunks' stored vectors with `vector`."""
+        return self.store.chunk_cosines(vector, chunk_ids)
 
 
 class IndexWatcher:

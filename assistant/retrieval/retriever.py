@@ -21,7 +21,7 @@ from assistant.text.tokenizer import names_in, tokenize
 from assistant.types import Chunk, DocMeta, Filters, Hit
 
 if TYPE_CHECKING:
-    from assistant.index.store import ChunkStore
+    from assistant.index.visibility import VectorStore
     from assistant.models.embeddings import Embedder
 
 __all__ = ["Retriever", "parse_article_refs", "ArticleRef", "doc_matches", "article_matches"]
@@ -84,7 +84,7 @@ class Retriever:
     """Finds the passages that answer a question, across languages, with fused and diverse results."""
 
     def __init__(
-        self, store: ChunkStore, embedder: Embedder, settings: Settings, mode: Mode = "hybrid"
+        self, store: VectorStore, embedder: Embedder, settings: Settings, mode: Mode = "hybrid"
     ) -> None:
         if mode not in MODES:
             raise InputError(f"Retrieval mode {mode!r} is unknown: use one of {', '.join(MODES)}.")

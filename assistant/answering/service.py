@@ -1,0 +1,151 @@
+"""AnswerService: the one path from a question to an answer, for every entry point.
+
+The JSON API, the event stream, the chat page, the widget and the CLI all ask through it, so the rate
+limit, the bound on concurrent answers, the index sync, the metrics and the answer log are applied once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import anyio
+
+from assistant.errors import AssistantError, InputError, RateLimited, StoreUnavailable
+from assistant.observability import Metrics, answer_log_fields
+from assistant.types import Answer, Filters, StreamEvent, Turn
+
+log = logging.getLogger(__name__)
+
+
+class Answerer(Protocol):
+    """What the service needs from the Assistant (assistant.answering.chat.Assistant)."""
+
+    def stream(self, question: str, history: Sequence[Turn] = ..., filters: Filters = ...,
+               mode: str | None = None, k: int | None = None) -> Iterator[StreamEvent]: ...
+
+
+class Limiter(Protocol):
+    """A per-client rate limit: `take` returns 0.0 when allowed, else the seconds to wait."""
+
+    def take(self, key: str) -> float: ...
+
+
+class Gate(Protocol):
+    """A bound on concurrent answers: `enter` waits for a slot or raises Busy, `leave` gives it back."""
+
+    async def enter(self) -> None: ...
+
+    def leave(self) -> None: ...
+
+
+class Syncer(Protocol):
+    """Keeps the retriever in step with a shared index (assistant.index.visibility.IndexWatcher)."""
+
+    def check(self, force: bool = False) -> bool: ...
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """One question as an entry point received it."""
+
+    question: str
+    history: tuple[Turn, ...] = ()
+    filters: Filters = field(default_factory=Filters)
+    mode: str | None = None
+    k: int | None = None
+    client: str = "local"  # whom the rate limit counts: an IP address, an API key, "cli"
+
+
+class Admission:
+    """A granted answer slot; `release` is safe to call more than once."""
+
+    def __init__(self, request: AskRequest, release: Callable[[], None]) -> None:
+        self.request = request
+        self._release: Callable[[], None] | None = release
+
+    def release(self) -> None:
+        """Give the slot back (idempotent)."""
+        if self._release is not None:
+            done, self._release = self._release, None
+            done()
+
+
+class AnswerService:
+    """Admits a request (rate limit, gate), syncs the index, answers, and counts and logs the answer."""
+
+    def __init__(self, assistant: Answerer, *, default_mode: str, log_questions: bool = False,
+                 metrics: Metrics | None = None, limiter: Limiter | None = None, gate: Gate | None = None,
+                 watcher: Syncer | None = None) -> None:
+        self.assistant, self.default_mode, self.log_questions = assistant, default_mode, log_questions
+        self.metrics, self.limiter, self.gate, self.watcher = metrics, limiter, gate, watcher
+
+    async def admit(self, request: AskRequest) -> Admission:
+        """Spend one rate-limit token and take an answer slot; raises RateLimited or Busy."""
+        if self.limiter is not None:
+            wait = self.limiter.take(request.client)
+            if wait > 0:
+                raise RateLimited(max(1, math.ceil(wait)))
+        if self.gate is None:
+            return Admission(request, lambda: None)
+        gate = self.gate
+        await gate.enter()
+        return Admission(request, gate.leave)
+
+    async def run(self, admission: Admission) -> AsyncIterator[StreamEvent]:
+        """The answer's events (tokens, citations, final); the slot is released when they end."""
+        request = admission.request
+        try:
+            if self.watcher is not None:
+                await anyio.to_thread.run_sync(self.watcher.check)
+            events = self.assistant.stream(request.question, list(request.history), request.filters,
+                                           request.mode, request.k)
+            while (event := await anyio.to_thread.run_sync(next, events, None)) is not None:
+                if event.kind == "final" and event.answer is not None:
+                    self._record(event.answer, request)
+                yield event
+        except Exception as exc:
+            self.count_failure(exc)
+            raise
+        finally:
+            admission.release()
+
+    async def ask(self, request: AskRequest) -> Answer:
+        """The whole answer at once."""
+        admission = await self.admit(request)
+        final: Answer | None = None
+        async for event in self.run(admission):
+            if event.kind == "final":
+                final = event.answer
+        assert final is not None  # the assistant's stream always ends with a final event
+        return final
+
+    def ask_now(self, request: AskRequest) -> Answer:
+        """`ask` for callers without an event loop (the CLI)."""
+        return anyio.run(self.ask, request)
+
+    def _record(self, answer: Answer, request: AskRequest) -> None:
+        requested = request.mode or self.default_mode
+        if self.metrics is not None:
+            self.metrics.observe_answer(answer, requested)
+        log.info("answered", extra=answer_log_fields(answer, requested, self.log_questions))
+
+    def count_failure(self, exc: BaseException) -> str:
+        """Count one failed answer by kind (input, index, internal) and log it; returns the kind."""
+        if isinstance(exc, InputError):
+            kind = "input"
+        elif isinstance(exc, StoreUnavailable):
+            kind = "index"
+            log.error("index unavailable: %s", exc)
+        else:
+            kind = "internal"
+            if isinstance(exc, AssistantError):
+                log.error("answer failed: %s", exc)
+            else:
+                log.error("unexpected failure while answering", exc_info=exc)
+        if self.metrics is not None:
+            self.metrics.errors.labels(kind).inc()
+        return kind

@@ -1,0 +1,200 @@
+"""The HTTP API: /api/ask (JSON), /api/chat (server-sent events), health, documents, feedback, metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assistant.answering.service import Admission, AnswerService, AskRequest
+from assistant.errors import Busy, RateLimited, StoreUnavailable
+from assistant.text.languages import detect_language
+from assistant.wiring import Services
+from web.feedback import FeedbackLog
+from web.schemas import AnswerOut, AskIn, FeedbackIn, answer_json, citations_json
+from web.strings import UI_LANGUAGES, text, ui_language
+
+log = logging.getLogger(__name__)
+_DOC_ID = re.compile(r"^[0-9a-f]{8,64}$")
+
+
+class Refused(Exception):
+    """A request the API turns down with a status and a localized sentence."""
+
+    def __init__(self, status: int, key: str, headers: dict[str, str] | None = None, **values: object):
+        super().__init__(key)
+        self.status, self.key, self.headers, self.values = status, key, headers or {}, values
+
+
+def reader_language(request: Request, question: str = "") -> str:
+    """The reader's interface language: the question's language when it is one, else the browser's."""
+    if question:
+        detected = detect_language(question)
+        if detected in UI_LANGUAGES:
+            return detected
+    return ui_language(request.headers.get("accept-language", ""))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every refusal and invalid body becomes one sentence in the reader's language."""
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> JSONResponse:
+        sentence = text(reader_language(request), exc.key, **exc.values)
+        return JSONResponse({"error": sentence}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        what = first.get("msg", "invalid")
+        sentence = text(reader_language(request), "err_validation", where=where, what=what)
+        return JSONResponse({"error": sentence, "field": where}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # e.g. a body JSON cannot parse (too deeply nested): the same one-sentence shape as every refusal
+        what = str(exc.detail).rstrip(".") or "invalid"
+        sentence = text(reader_language(request), "err_validation", where="body", what=what)
+        return JSONResponse({"error": sentence}, status_code=exc.status_code, headers=exc.headers)
+
+
+def failure_body(answers: AnswerService, lang: str, exc: Exception) -> tuple[int, dict[str, Any]]:
+    """Status and body for an error while answering (counted by the service); details go to the log."""
+    kind = answers.count_failure(exc)
+    if kind == "input":
+        return 422, {"error": text(lang, "err_input"), "detail": str(exc)}
+    if kind == "index":
+        return 503, {"error": text(lang, "err_store")}
+    return 500, {"error": text(lang, "err_internal")}
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def client_key(request: Request) -> str:
+    """Whom the rate limit counts for an HTTP request."""
+    return request.client.host if request.client else "unknown"
+
+
+def api_router(services: Services, answers: AnswerService, feedback: FeedbackLog) -> APIRouter:
+    """The /api routes and /metrics, all answering through `answers`."""
+    settings, store, metrics = services.settings, services.store, services.metrics
+    router = APIRouter()
+
+    def received(body: AskIn, request: Request) -> AskRequest:
+        if len(body.question.strip()) > settings.max_question_chars:
+            raise Refused(422, "err_validation", where="question",
+                          what=f"more than {settings.max_question_chars} characters")
+        if not any(ch.isalnum() for ch in body.question):
+            raise Refused(422, "err_validation", where="question", what="no words")
+        return AskRequest(body.question, body.turns(), body.filters.to_filters(), body.mode, body.k,
+                          client=client_key(request))
+
+    async def admit(asked: AskRequest) -> Admission:
+        try:
+            return await answers.admit(asked)
+        except RateLimited as exc:
+            raise Refused(429, "err_rate", {"Retry-After": str(exc.retry_after)},
+                          seconds=exc.retry_after) from None
+        except Busy:
+            raise Refused(503, "err_busy", {"Retry-After": "5"}) from None
+
+    @router.post("/api/ask", tags=["answers"], response_model=AnswerOut)
+    async def ask(body: AskIn, request: Request) -> JSONResponse:
+        """Answer a question; returns the answer JSON (answer, citations, mode, timings...)."""
+        asked = received(body, request)
+        admission = await admit(asked)
+        try:
+            answer = None
+            async for event in answers.run(admission):
+                if event.kind == "final":
+                    answer = event.answer
+        except Exception as exc:  # translated to one sentence; the traceback goes to the log
+            status, payload = failure_body(answers, reader_language(request, body.question), exc)
+            return JSONResponse(payload, status_code=status)
+        assert answer is not None
+        return JSONResponse(answer_json(answer))
+
+    @router.post("/api/chat", tags=["answers"], response_class=StreamingResponse)
+    async def chat(body: AskIn, request: Request) -> StreamingResponse:
+        """Stream an answer as server-sent events: token*, citations, final (or error)."""
+        admission = await admit(received(body, request))
+
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                async for event in answers.run(admission):
+                    if event.kind == "token":
+                        yield _sse("token", {"text": event.text})
+                    elif event.kind == "citations":
+                        yield _sse("citations", {"citations": citations_json(event.citations)})
+                    elif event.answer is not None:
+                        yield _sse("final", answer_json(event.answer))
+            except Exception as exc:  # the stream has started: report in-band
+                _, payload = failure_body(answers, reader_language(request, body.question), exc)
+                yield _sse("error", payload)
+
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        # subtle: the background task frees the slot even if the body was never iterated
+        return StreamingResponse(events(), media_type="text/event-stream", headers=headers,
+                                 background=BackgroundTask(admission.release))
+
+    @router.get("/api/health", tags=["service"])
+    async def health() -> JSONResponse:
+        """Whether the index is loaded, with document and chunk counts, the model and the answer mode."""
+        try:
+            chunks = await run_in_threadpool(store.count)
+            docs = len(await run_in_threadpool(store.doc_states))
+        except StoreUnavailable as exc:
+            log.error("health: %s", exc)
+            return JSONResponse({"status": "unavailable", "index_loaded": False}, status_code=503)
+        return JSONResponse({
+            "status": "ok", "index_loaded": chunks > 0, "documents": docs, "chunks": chunks,
+            "model": settings.embedding_model, "collection": store.collection_name,
+            "mode": settings.mode, "llm": services.llm_ready,
+        })
+
+    @router.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
+
+    @router.get("/api/documents/{doc_id}", tags=["documents"])
+    async def document(doc_id: str) -> JSONResponse:
+        """Metadata and chunks of one indexed source (the doc_id of a citation)."""
+        found = await run_in_threadpool(store.get_doc, doc_id) if _DOC_ID.match(doc_id) else None
+        if found is None:
+            raise Refused(404, "err_not_found", doc_id=doc_id[:64])
+        meta, chunks = found
+        return JSONResponse({
+            "doc_id": meta.doc_id, "source": meta.source, "title": meta.title, "language": meta.language,
+            "kind": meta.kind, "outlet": meta.outlet, "date": meta.date, "url": meta.url,
+            "chunks": [{"chunk_id": c.chunk_id, "position": c.position, "locator": c.locator, "text": c.text,
+                        "page": c.page, "char_start": c.char_start, "char_end": c.char_end} for c in chunks],
+        })
+
+    @router.post("/api/feedback", tags=["feedback"], status_code=201)
+    async def give_feedback(body: FeedbackIn, request: Request) -> JSONResponse:
+        """Store a thumbs up or down with the question, the answer and its citations."""
+        wait = answers.limiter.take(client_key(request)) if answers.limiter is not None else 0.0
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise Refused(429, "err_rate", {"Retry-After": str(seconds)}, seconds=seconds)
+        await run_in_threadpool(feedback.record, body.rating, body.question, body.answer, body.citations,
+                                body.comment)
+        return JSONResponse({"stored": True, "message": text(reader_language(request), "thanks")},
+                            status_code=201)
+
+    return router
+
