@@ -102,6 +102,23 @@ def test_rate_limit_answers_429_with_retry_after(fake_server: Callable[..., Any]
     assert "Too many questions" in codes[2].json()["error"]
 
 
+def test_chat_page_and_api_share_the_rate_limit_and_the_metrics(fake_server: Callable[..., Any]) -> None:
+    from gradio_client import Client
+
+    base, assistant = fake_server(rate_limit_per_minute=2)
+    page = Client(f"{base}/", verbose=False)  # the chat page's own endpoint, as the browser calls it
+    chat, *_ = page.predict("When does it enter into force?", [], [], [], "extractive", api_name="/respond")
+    assert "90 days" in chat[-1]["content"][0]["text"]
+    assert httpx.post(f"{base}/api/ask", json={"question": "When?"}, timeout=30).status_code == 200
+    refused = httpx.post(f"{base}/api/ask", json={"question": "When?"}, timeout=30)
+    assert refused.status_code == 429  # the page's question spent a token of the same bucket
+    chat, *_ = page.predict("And now?", [], [], [], "extractive", api_name="/respond")
+    assert "Too many questions" in chat[-1]["content"][0]["text"]  # and the page is refused in turn
+    assert len(assistant.asked) == 2
+    scraped = httpx.get(f"{base}/metrics", timeout=30).text
+    assert 'ca_answers_total{mode="extractive"} 2.0' in scraped  # both answers counted, page and API
+
+
 def test_busy_beyond_slots_and_queue_answers_503(fake_server: Callable[..., Any]) -> None:
     assistant = GatedAssistant(released=False)
     base, _ = fake_server(assistant, max_concurrent_answers=1, answer_queue=0)
