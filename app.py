@@ -8,7 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from assistant.config import Settings, load_settings
 from assistant.observability import configure_logging
 from assistant.wiring import Services, build_services
-from web.api import api_router, install_error_handlers
+from web.api import answers_router, feedback_router, index_router, install_error_handlers
 from web.feedback import FeedbackLog
 from web.limits import AnswerGate, RateLimiter
 from web.middleware import BodyLimit, RequestContext, SecurityHeaders
@@ -31,7 +31,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                   description="Cited answers about the UN Convention against Cybercrime and the Budapest "
                               "Convention. POST /api/ask for JSON, POST /api/chat for server-sent events.")
     install_error_handlers(app)
-    app.include_router(api_router(services, answers, feedback))
+    app.include_router(answers_router(settings, answers))
+    app.include_router(index_router(services))
+    app.include_router(feedback_router(answers, feedback))
     app.include_router(widget_router())
 
     from web.chatpage import (  # subtle: gradio is heavy; import it only when the app is built

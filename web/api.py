@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.answering.service import Admission, AnswerService, AskRequest
+from assistant.config import Settings
 from assistant.errors import Busy, RateLimited, StoreUnavailable
 from assistant.text.languages import detect_language
 from assistant.wiring import Services
@@ -88,34 +89,35 @@ def client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def api_router(services: Services, answers: AnswerService, feedback: FeedbackLog) -> APIRouter:
-    """The /api routes and /metrics, all answering through `answers`."""
-    settings, store, metrics = services.settings, services.store, services.metrics
+def received(body: AskIn, request: Request, max_chars: int) -> AskRequest:
+    """The service's request for a validated body; refuses questions no answer can come from."""
+    if len(body.question.strip()) > max_chars:
+        raise Refused(422, "err_validation", where="question", what=f"more than {max_chars} characters")
+    if not any(ch.isalnum() for ch in body.question):
+        raise Refused(422, "err_validation", where="question", what="no words")
+    return AskRequest(body.question, body.turns(), body.filters.to_filters(), body.mode, body.k,
+                      client=client_key(request))
+
+
+async def admit(answers: AnswerService, asked: AskRequest) -> Admission:
+    """An answer slot, or the refusal (429 rate limit, 503 busy) in the reader's language."""
+    try:
+        return await answers.admit(asked)
+    except RateLimited as exc:
+        seconds = exc.retry_after
+        raise Refused(429, "err_rate", {"Retry-After": str(seconds)}, seconds=seconds) from None
+    except Busy:
+        raise Refused(503, "err_busy", {"Retry-After": "5"}) from None
+
+
+def answers_router(settings: Settings, answers: AnswerService) -> APIRouter:
+    """/api/ask and /api/chat, both answering through `answers`."""
     router = APIRouter()
-
-    def received(body: AskIn, request: Request) -> AskRequest:
-        if len(body.question.strip()) > settings.max_question_chars:
-            raise Refused(422, "err_validation", where="question",
-                          what=f"more than {settings.max_question_chars} characters")
-        if not any(ch.isalnum() for ch in body.question):
-            raise Refused(422, "err_validation", where="question", what="no words")
-        return AskRequest(body.question, body.turns(), body.filters.to_filters(), body.mode, body.k,
-                          client=client_key(request))
-
-    async def admit(asked: AskRequest) -> Admission:
-        try:
-            return await answers.admit(asked)
-        except RateLimited as exc:
-            raise Refused(429, "err_rate", {"Retry-After": str(exc.retry_after)},
-                          seconds=exc.retry_after) from None
-        except Busy:
-            raise Refused(503, "err_busy", {"Retry-After": "5"}) from None
 
     @router.post("/api/ask", tags=["answers"], response_model=AnswerOut)
     async def ask(body: AskIn, request: Request) -> JSONResponse:
         """Answer a question; returns the answer JSON (answer, citations, mode, timings...)."""
-        asked = received(body, request)
-        admission = await admit(asked)
+        admission = await admit(answers, received(body, request, settings.max_question_chars))
         try:
             answer = None
             async for event in answers.run(admission):
@@ -130,7 +132,7 @@ def api_router(services: Services, answers: AnswerService, feedback: FeedbackLog
     @router.post("/api/chat", tags=["answers"], response_class=StreamingResponse)
     async def chat(body: AskIn, request: Request) -> StreamingResponse:
         """Stream an answer as server-sent events: token*, citations, final (or error)."""
-        admission = await admit(received(body, request))
+        admission = await admit(answers, received(body, request, settings.max_question_chars))
 
         async def events() -> AsyncIterator[bytes]:
             try:
@@ -149,6 +151,14 @@ def api_router(services: Services, answers: AnswerService, feedback: FeedbackLog
         # subtle: the background task frees the slot even if the body was never iterated
         return StreamingResponse(events(), media_type="text/event-stream", headers=headers,
                                  background=BackgroundTask(admission.release))
+
+    return router
+
+
+def index_router(services: Services) -> APIRouter:
+    """/api/health, /api/documents/{doc_id} and /metrics: what the index and the service hold."""
+    settings, store, metrics = services.settings, services.store, services.metrics
+    router = APIRouter()
 
     @router.get("/api/health", tags=["service"])
     async def health() -> JSONResponse:
@@ -183,6 +193,13 @@ def api_router(services: Services, answers: AnswerService, feedback: FeedbackLog
             "chunks": [{"chunk_id": c.chunk_id, "position": c.position, "locator": c.locator, "text": c.text,
                         "page": c.page, "char_start": c.char_start, "char_end": c.char_end} for c in chunks],
         })
+
+    return router
+
+
+def feedback_router(answers: AnswerService, feedback: FeedbackLog) -> APIRouter:
+    """/api/feedback: a thumbs up or down, under the same rate limit as questions."""
+    router = APIRouter()
 
     @router.post("/api/feedback", tags=["feedback"], status_code=201)
     async def give_feedback(body: FeedbackIn, request: Request) -> JSONResponse:
