@@ -8,6 +8,8 @@ import statistics
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from assistant.text.references import parse_article_refs
+
 # Straight and curly quotes, dashes and spaces that differ between a source and a model's copy of it.
 _FOLD = str.maketrans(
     {
@@ -22,9 +24,6 @@ _SPACES = re.compile(r"\s+")
 _THOUSANDS = re.compile(r"(?<=\d)[.,\s](?=\d{3}(?!\d))")
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|\u2026)\s*")
-_ARTICLE = re.compile(
-    r"(?:article|art\.|artículo|articulo|điều|dieu|المادة|المادتين|статья|第)\s*(\d+)", re.IGNORECASE
-)
 
 
 def normalize(text: str) -> str:
@@ -168,8 +167,8 @@ def citation_precision(cited_sources: Sequence[str], expected: Sequence[str]) ->
 
 def article_number(locator: str) -> str | None:
     """The article number a locator names ("Chapter II, Article 16(2)" -> "16"), if any."""
-    m = _ARTICLE.search(unicodedata.normalize("NFKC", locator))
-    return m.group(1) if m else None
+    refs = parse_article_refs(unicodedata.normalize("NFKC", locator))
+    return refs[0].article if refs else None
 
 
 def locator_match(cited_locators: Sequence[str], expected_locators: Sequence[str]) -> float | None:

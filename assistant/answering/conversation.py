@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from assistant.text.references import ArticleRef, parse_article_refs, treaties_named
+from assistant.text.references import ArticleRef, article_spans, parse_article_refs, treaties_named
 from assistant.types import Turn
 
 # Words that make a question lean on the previous one (pronouns, "and ...", "what about ...").
@@ -23,12 +24,6 @@ _SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _STARTS_WITH_AND = re.compile(r"^\s*(?:and|et|y|và|còn|а|и)\b", re.IGNORECASE)
-# An article phrase of an earlier question, whose number a follow-up's article replaces.
-_ARTICLE_PHRASE = re.compile(
-    r"(?:\b(?:articles?|arts?\.|artículos?|điều|статья|статьи|статье)\s*|المادة\s*|第\s*)(\d+)"
-    r"(?:\s*\(\d+\))?(?:\s*条)?",
-    re.IGNORECASE,
-)
 _SHORT_WORDS = 7
 _BARE_WORDS = 2  # "et l'article 17 ?", "còn Điều 17 thì sao?": no words to keep beside the article
 
@@ -78,7 +73,7 @@ def resolve(question: str, history: Sequence[Turn] = ()) -> Question:
     if own_refs:
         refs = tuple(r if r.treaty else replace(r, treaty=treaty) for r in own_refs)
         standalone = _with_article(context, question, refs[0])
-        if len(_LEANING.sub(" ", _ARTICLE_PHRASE.sub(" ", question)).split()) > _BARE_WORDS:
+        if len(_LEANING.sub(" ", _without_articles(question)).split()) > _BARE_WORDS:
             standalone = f"{question} {standalone}"  # the user's own words say more than "and Article 17?"
         return Question(question, standalone, context, refs, treaty)
     # no article of its own: the earlier question's articles stay in scope ("and what does it require?")
@@ -86,16 +81,24 @@ def resolve(question: str, history: Sequence[Turn] = ()) -> Question:
     return Question(question, f"{question} {context}", context, refs, treaty)
 
 
+def _without_articles(text: str) -> str:
+    """The text with its article references blanked out."""
+    text = unicodedata.normalize("NFC", text)
+    for span in reversed(article_spans(text)):
+        text = text[: span.start] + " " + text[span.end :]
+    return text
+
+
 def _with_article(context: str, question: str, ref: ArticleRef) -> str:
     """The earlier question asked of the new article ("What does Article 16 ..." -> "... Article 17 ...")."""
-    found = _ARTICLE_PHRASE.search(context)
-    if found is None:
+    context = unicodedata.normalize("NFC", context)
+    spans = article_spans(context)
+    if not spans:
         return f"{question} {context}"
-    phrase = found.group(0)
-    number = found.group(1)
-    at = found.start(1) - found.start(0)
-    new = re.sub(r"\s*\(\d+\)", "", phrase[:at] + ref.article + phrase[at + len(number):])
+    first = spans[0]
+    # the reference's words before its number stay ("l'article", "Điều"); its paragraph goes
+    new = context[first.start : first.number_start] + ref.article
     if ref.paragraph:
         new += f"({ref.paragraph})"
-    rest = _ARTICLE_PHRASE.sub("", context[found.end():])  # other articles of the earlier question go
-    return re.sub(r"\s{2,}", " ", context[: found.start()] + new + rest).strip()
+    rest = _without_articles(context[first.end :])  # other articles of the earlier question go
+    return re.sub(r"\s{2,}", " ", context[: first.start] + new + rest).strip()

@@ -61,9 +61,22 @@ class ArticleRef:
     treaty: str = ""  # BUDAPEST, UNCC, PROTOCOL or "" when the question names none
 
 
+@dataclass(frozen=True)
+class ArticleSpan:
+    """Where an article reference sits in a text (NFC offsets), and where its number is."""
+
+    start: int
+    end: int
+    number_start: int
+    number_end: int
+    ref: ArticleRef
+
+
 def _normalize(text: str) -> str:
-    # subtle: Vietnamese "Điều" must stay composed (NFC) for the patterns; casefold keeps "đ".
-    return unicodedata.normalize("NFC", text).casefold().translate(_ARABIC_DIGITS).replace("’", "'")
+    # subtle: Vietnamese "Điều" must stay composed (NFC) for the patterns; casefold keeps "đ". A letter
+    # whose casefold is longer ("ß") stays as it is, so offsets in the result are offsets in the NFC text.
+    folded = "".join(f if len(f := ch.casefold()) == 1 else ch for ch in unicodedata.normalize("NFC", text))
+    return folded.translate(_ARABIC_DIGITS).replace("’", "'")
 
 
 def chinese_number(text: str) -> int:
@@ -107,11 +120,11 @@ def treaties_named(text: str) -> list[str]:
     return list(dict.fromkeys(treaty for _, treaty in mentions))
 
 
-def parse_article_refs(text: str) -> list[ArticleRef]:
-    """Article references in a question, each tied to the treaty named nearest to it."""
+def article_spans(text: str) -> list[ArticleSpan]:
+    """Every article reference in a text, in order, each tied to the treaty named nearest to it."""
     norm = _normalize(text)
     mentions = _treaty_mentions(unicodedata.normalize("NFC", text), norm)
-    found: dict[tuple[str, str, str], int] = {}
+    spans: list[ArticleSpan] = []
     for pattern in _ARTICLE_PATTERNS:
         for m in pattern.finditer(norm):
             groups = m.groupdict()
@@ -122,8 +135,14 @@ def parse_article_refs(text: str) -> list[ArticleRef]:
             # the nearest named treaty wins; "Article 16 of the Budapest Convention" and
             # "Budapest Convention, Article 16" both resolve.
             treaty = min(mentions, key=lambda tm: abs(tm[0] - m.start()))[1] if mentions else ""
-            found.setdefault((article, str(int(paragraph)) if paragraph else "", treaty), m.start())
-    return [ArticleRef(a, p, t) for (a, p, t), _ in sorted(found.items(), key=lambda kv: kv[1])]
+            ref = ArticleRef(article, str(int(paragraph)) if paragraph else "", treaty)
+            spans.append(ArticleSpan(m.start(), m.end(), m.start("a"), m.end("a"), ref))
+    return sorted(spans, key=lambda s: s.start)
+
+
+def parse_article_refs(text: str) -> list[ArticleRef]:
+    """Article references in a question, each once, in the order the text names them."""
+    return list(dict.fromkeys(span.ref for span in article_spans(text)))
 
 
 def treaty_of(doc: DocMeta) -> str:
