@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import numpy as np
 
 from assistant.errors import IngestError
 from assistant.index.store import ChunkStore
+from assistant.index.visibility import complete_docs
 from assistant.types import Chunk, DocMeta
 from ingest.manifest import DocRecord, Manifest, manifest_path
 
@@ -49,6 +50,46 @@ def _doc_json(doc: DocMeta) -> dict[str, Any]:
     return out
 
 
+@dataclass
+class _Vectors:
+    """The chunk and sentence vectors of an export, gathered document by document."""
+
+    chunk_ids: list[str] = field(default_factory=list)
+    vectors: list[list[float]] = field(default_factory=list)
+    s_ids: list[str] = field(default_factory=list)
+    s_spans: list[tuple[int, int]] = field(default_factory=list)
+    s_vectors: list[list[float]] = field(default_factory=list)
+
+    def add(self, store: ChunkStore, meta: DocMeta, chunks: list[Chunk]) -> int:
+        """Add one document's vectors; returns how many sentence rows it has."""
+        ids = [c.chunk_id for c in chunks]
+        by_id = store.chunk_vectors(ids)
+        if len(by_id) != len(ids):
+            raise IngestError(f"Vectors of {meta.source} are missing in the store: re-ingest it, "
+                              "then export.")
+        self.chunk_ids += ids
+        self.vectors += [by_id[cid] for cid in ids]
+        n_sentences = 0
+        for cid, rows in store.sentence_vectors(ids).items():
+            for start, end, vector in rows:
+                self.s_ids.append(cid)
+                self.s_spans.append((start, end))
+                self.s_vectors.append(list(vector))
+                n_sentences += 1
+        return n_sentences
+
+    def save(self, path: Path, dim: int) -> None:
+        """One compressed .npz with every vector and the ids and spans they belong to."""
+        np.savez_compressed(
+            path,
+            chunk_ids=np.array(self.chunk_ids, dtype=str),
+            vectors=np.array(self.vectors, dtype=np.float32).reshape(len(self.chunk_ids), dim),
+            sentence_chunk_ids=np.array(self.s_ids, dtype=str),
+            sentence_spans=np.array(self.s_spans, dtype=np.int64).reshape(len(self.s_ids), 2),
+            sentence_vectors=np.array(self.s_vectors, dtype=np.float32).reshape(len(self.s_ids), dim),
+        )
+
+
 def export_index(store: ChunkStore, data_dir: Path, out_dir: Path, model: str,
                  on_progress: Progress | None = None) -> TransferSummary:
     """Write every complete document of the store, with its vectors, into out_dir."""
@@ -57,15 +98,11 @@ def export_index(store: ChunkStore, data_dir: Path, out_dir: Path, model: str,
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(manifest_path(data_dir), store.collection_name)
     totals = store.doc_totals()
-    complete = sorted(d for d, (_, stored, expected) in totals.items() if stored == expected > 0)
+    complete = sorted(complete_docs(totals))
     skipped = sorted(set(totals) - set(complete))
     if skipped:
         logger.warning("not exported (incomplete in the store, re-ingest them): %s", ", ".join(skipped))
-    chunk_ids: list[str] = []
-    vectors: list[list[float]] = []
-    s_ids: list[str] = []
-    s_spans: list[tuple[int, int]] = []
-    s_vectors: list[list[float]] = []
+    gathered = _Vectors()
     records = []
     with (out_dir / "documents.jsonl").open("w", encoding="utf-8") as docs_out:
         for n, doc_id in enumerate(complete, start=1):
@@ -73,27 +110,13 @@ def export_index(store: ChunkStore, data_dir: Path, out_dir: Path, model: str,
             if found is None:
                 continue  # removed meanwhile
             meta, chunks = found
-            ids = [c.chunk_id for c in chunks]
-            by_id = store.chunk_vectors(ids)
-            if len(by_id) != len(ids):
-                raise IngestError(
-                    f"Vectors of {meta.source} are missing in the store: re-ingest it, then export."
-                )
-            chunk_ids += ids
-            vectors += [by_id[cid] for cid in ids]
-            doc_sentences = store.sentence_vectors(ids)
-            for cid, rows in doc_sentences.items():
-                for start, end, vector in rows:
-                    s_ids.append(cid)
-                    s_spans.append((start, end))
-                    s_vectors.append(list(vector))
+            n_sentences = gathered.add(store, meta, chunks)
             line = {"doc": _doc_json(meta), "chunks": [asdict(c) for c in chunks]}
             docs_out.write(json.dumps(line, ensure_ascii=False) + "\n")
             record = manifest.get(doc_id) or DocRecord(
                 doc_id, meta.source, meta.content_hash, title=meta.title, language=meta.language,
                 kind=meta.kind,
             )
-            n_sentences = sum(len(rows) for rows in doc_sentences.values())
             records.append(replace(record, state="done", n_chunks=len(chunks), n_sentences=n_sentences))
             if on_progress:
                 on_progress("export", n, len(complete))
@@ -101,15 +124,8 @@ def export_index(store: ChunkStore, data_dir: Path, out_dir: Path, model: str,
         for rec in records:
             out.write(json.dumps(asdict(rec), ensure_ascii=False) + "\n")
     dim = store.dim
-    np.savez_compressed(
-        out_dir / "vectors.npz",
-        chunk_ids=np.array(chunk_ids, dtype=str),
-        vectors=np.array(vectors, dtype=np.float32).reshape(len(chunk_ids), dim),
-        sentence_chunk_ids=np.array(s_ids, dtype=str),
-        sentence_spans=np.array(s_spans, dtype=np.int64).reshape(len(s_ids), 2),
-        sentence_vectors=np.array(s_vectors, dtype=np.float32).reshape(len(s_ids), dim),
-    )
-    summary = TransferSummary(len(records), len(chunk_ids), len(s_ids), model, dim)
+    gathered.save(out_dir / "vectors.npz", dim)
+    summary = TransferSummary(len(records), len(gathered.chunk_ids), len(gathered.s_ids), model, dim)
     meta_out = {"format": FORMAT, "version": VERSION, "embedding_model": model, "dim": dim,
                 "collection": store.collection_name, "documents": summary.documents,
                 "chunks": summary.chunks, "sentences": summary.sentences,
