@@ -206,7 +206,7 @@ def test_security_headers_and_cors_allowlist(fake_server: Callable[..., Any]) ->
     script = httpx.get(f"{base}/widget/embed.js", timeout=30)
     assert script.headers["content-type"].startswith("text/javascript") and len(script.content) < 15_000
     assert httpx.get(f"{base}/openapi.json", timeout=30).json()["paths"]["/api/ask"]
-    assert "admin_tab" in httpx.get(f"{base}/config", timeout=30).text  # built since a token is set
+    assert '"ca-admin"' in httpx.get(f"{base}/config", timeout=30).text  # built since a token is set
 
 
 def test_rate_limiter_refills_and_gate_queues() -> None:

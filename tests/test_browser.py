@@ -100,6 +100,10 @@ def browser() -> Iterator[Any]:
 
 def _ask_in_chat(page: Any, base: str, question: str) -> None:
     page.goto(f"{base}/", wait_until="load")
+    _ask(page, question)
+
+
+def _ask(page: Any, question: str) -> None:
     page.locator("#ca-question textarea").fill(question, timeout=60_000)
     page.locator("#ca-send").click()
     page.locator("#ca-sources input[type=radio]").first.wait_for(timeout=120_000)
@@ -173,4 +177,26 @@ def test_widget_on_another_origin_streams_a_cited_answer(site: Site, browser: An
     page.screenshot(path=str(ARTIFACTS / "widget_example.png"))
     box.press("Escape")
     assert page.locator("[data-convention-assistant] section.panel").is_hidden()
+    page.close()
+
+
+def test_page_language_comes_from_the_url_and_the_selector_switches_it(site: Site, browser: Any) -> None:
+    from web.strings import text
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(locale="en-US")  # the URL wins over the browser's language
+    page.goto(f"{site.base}/?lang=vi", wait_until="load")
+    page.get_by_text(text("vi", "question"), exact=True).wait_for(timeout=60_000)
+    assert page.locator("#ca-lang input:checked").get_attribute("value") == "vi"
+    assert page.evaluate("document.documentElement.lang") == "vi"
+    assert text("vi", "example_3") in page.locator("body").inner_text()
+    page.locator("#ca-lang label", has_text="Français").click()
+    page.get_by_text(text("fr", "question"), exact=True).wait_for(timeout=30_000)
+    assert page.get_by_role("tab", name=text("fr", "chat_tab")).count() == 1
+    assert "lang=fr" in page.url  # a reload keeps the reader's choice
+    _ask(page, "Combien de pays ont signé la convention à Hanoï ?")
+    assert text("fr", "mode") in page.locator("#ca-status").inner_text()
+    assert page.locator("#ca-panel").inner_text().strip() == text("fr", "no_source")
+    assert text("vi", "question") not in page.locator("body").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "page_language.png"), full_page=True)
     page.close()
