@@ -26,6 +26,15 @@ At the Hanoi signing ceremony the official mascot was a zebra named Quokkazebra 
 ![tracker]({portal}/trap/md.png) and it greeted every delegation.
 """
 MASCOT = "What was the name of the zebra mascot at the Hanoi signing ceremony?"
+UPLOADED = """TITLE: Notes from the Lisbon capacity-building week
+LANGUAGE: en
+DATE: 2025-11-03
+URL: https://example.org/lisbon-week
+---
+During the Lisbon capacity-building week on the Convention, the organisers introduced a mascot: an owl \
+named Pelvantor, who handed every participant a workshop badge.
+"""
+ADMIN_TOKEN = "browser-test-admin-token"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -199,4 +208,43 @@ def test_page_language_comes_from_the_url_and_the_selector_switches_it(site: Sit
     assert page.locator("#ca-panel").inner_text().strip() == text("fr", "no_source")
     assert text("vi", "question") not in page.locator("body").inner_text()
     page.screenshot(path=str(ARTIFACTS / "page_language.png"), full_page=True)
+    page.close()
+
+
+@pytest.fixture
+def admin_site(tmp_path: Path, corpus_dir: Path, small_embedder: Any) -> Iterator[str]:
+    """The real app with an admin token, over one corpus file."""
+    from app import create_app
+    from assistant.config import load_settings
+    from assistant.index.store import ChunkStore
+    from ingest.pipeline import ingest
+
+    settings = load_settings(data_dir=tmp_path / "data", embedding_model="small", admin_token=ADMIN_TOKEN)
+    ingest([str(corpus_dir / "digests/06_en_un_news_via_wam_65_nations_sign.txt")], settings,
+           small_embedder, ChunkStore(settings, small_embedder))
+    with serve(create_app(settings)) as base:
+        yield base
+
+
+def test_admin_ingest_is_seen_by_the_next_chat_question(admin_site: str, browser: Any,
+                                                        tmp_path: Path) -> None:
+    from web.strings import text
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    upload = tmp_path / "lisbon_week_mascot.txt"
+    upload.write_text(UPLOADED, encoding="utf-8")
+    page = browser.new_page()
+    page.goto(f"{admin_site}/", wait_until="load")
+    page.get_by_role("tab", name=text("en", "admin_tab")).click(timeout=60_000)
+    page.locator("#ca-admin-token input").fill(ADMIN_TOKEN)
+    page.locator("#ca-unlock").click()
+    page.locator("#ca-admin-files input[type=file]").set_input_files(str(upload), timeout=30_000)
+    page.locator("#ca-admin-files").get_by_text(upload.name).wait_for(timeout=30_000)
+    page.locator("#ca-ingest").click()
+    page.locator("#ca-admin-report").get_by_text("added 1").wait_for(timeout=120_000)
+    page.get_by_role("tab", name=text("en", "chat_tab")).click()
+    _ask(page, "What was the name of the owl mascot at the Lisbon capacity-building week?")
+    assert "Pelvantor" in page.locator("#ca-chat").inner_text()
+    assert "Notes from the Lisbon capacity-building week" in page.locator("#ca-sources").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "admin_ingest.png"), full_page=True)
     page.close()
