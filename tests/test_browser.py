@@ -155,6 +155,8 @@ def test_planted_document_is_shown_as_text_and_never_runs(site: Site, browser: A
     page.wait_for_timeout(500)
     assert page.evaluate("window.__pwned") is None
     assert page.locator("#ca-chat img, #ca-panel img, #ca-panel script").count() == 0
+    links = page.locator("#ca-chat a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert links and all(href.startswith("#ca-cite-") for href in links)  # only our citation markers
     assert not [url for url in requested if "/trap/" in url]
     assert not [path for path in site.portal.seen if path.startswith("/trap/")]
     page.screenshot(path=str(ARTIFACTS / "planted_document.png"), full_page=True)
@@ -208,6 +210,27 @@ def test_page_language_comes_from_the_url_and_the_selector_switches_it(site: Sit
     assert page.locator("#ca-panel").inner_text().strip() == text("fr", "no_source")
     assert text("vi", "question") not in page.locator("body").inner_text()
     page.screenshot(path=str(ARTIFACTS / "page_language.png"), full_page=True)
+    page.close()
+
+
+def test_clicking_a_citation_marker_opens_that_source(site: Site, browser: Any) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page()
+    _ask_in_chat(page, site.base, "How many countries signed the convention in Hanoi?")
+    marker = page.locator('#ca-chat a[href="#ca-cite-1"]').first
+    assert marker.inner_text() == "[1]"
+    assert page.locator("#ca-panel mark").count() == 0
+    marker.click()
+    page.locator("#ca-panel mark").wait_for(timeout=30_000)
+    assert page.locator("#ca-panel .ca-source").get_attribute("data-n") == "1"
+    assert page.locator("#ca-panel mark").inner_text().strip()
+    assert page.locator('#ca-sources input[value="1"]').is_checked()
+    assert "#ca-cite" not in page.url  # the click opened the panel instead of following the link
+    page.screenshot(path=str(ARTIFACTS / "citation_marker.png"), full_page=True)
+    answers = page.locator("#ca-chat [data-testid=bot]")
+    _ask(page, "When does the convention enter into force?")
+    answers.nth(1).locator('a[href^="#ca-cite-"]').first.wait_for(timeout=30_000)
+    assert answers.nth(0).locator("a").count() == 0  # the panel lists the latest answer's sources only
     page.close()
 
 

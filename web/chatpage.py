@@ -1,7 +1,8 @@
-"""The Gradio chat page: streamed answers in the reader's language, a source panel, feedback, admin."""
+"""The Gradio chat page: streamed answers in the reader's language, clickable citations, feedback, admin."""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from assistant.types import Answer, Filters, Turn
 from assistant.wiring import Services
 from web.admin import admin_tab
 from web.feedback import FeedbackLog
-from web.render import as_text, source_choice, source_html, status_line
+from web.render import CITE_FRAGMENT, as_text, cited_markdown, source_choice, source_html, status_line
 from web.schemas import citations_json
 from web.strings import STRINGS, text, ui_language
 from web.wording import Wording
@@ -45,6 +46,23 @@ REMEMBER_LANG = """(lang, ...rest) => {
   history.replaceState(null, "", url);
   return [lang, ...rest];
 }"""
+# subtle: a citation marker is a link to #ca-cite-N built by cited_markdown, and this one delegated
+# listener (capture phase: before the chatbot's own handlers, and it survives Gradio re-rendering the
+# messages) turns its click into a click on choice N of #ca-sources, so the panel opens through the same
+# event as a direct click and no HTML of ours is ever mixed into the sanitized answer.
+PAGE_JS = "() => {\n  const prefix = " + json.dumps(CITE_FRAGMENT) + ";\n" + """\
+  document.addEventListener("click", (event) => {
+    const link = event.target instanceof Element && event.target.closest(`#ca-chat a[href^="${prefix}"]`);
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const n = link.getAttribute("href").slice(prefix.length);
+    const choice = document.querySelector(`#ca-sources input[type=radio][value="${CSS.escape(n)}"]`);
+    if (!choice) return;
+    if (!choice.checked) choice.click();
+    document.getElementById("ca-panel")?.scrollIntoView({block: "nearest", behavior: "smooth"});
+  }, true);
+}"""
 
 
 def _examples(lang: str) -> list[list[str]]:
@@ -68,7 +86,10 @@ class _Chat:
                answer: Answer, lang: str) -> tuple[Any, ...]:
         """The outputs once an answer is final: linked markers, its sources, the status line."""
         cites = citations_json(answer.citations)
-        chat[-1] = {"role": "assistant", "content": as_text(answer.answer)}
+        if turns and turns[-1]["index"] < len(chat):
+            # the sources list holds the latest answer's citations only, so older markers stop being links
+            chat[turns[-1]["index"]] = {"role": "assistant", "content": as_text(turns[-1]["answer"])}
+        chat[-1] = {"role": "assistant", "content": cited_markdown(answer.answer, (c["n"] for c in cites))}
         turns = [*turns, {"question": question, "answer": answer.answer, "citations": cites,
                           "index": len(chat) - 1, "mode": answer.mode, "notice": answer.notice}]
         choices = [(source_choice(c), str(c["n"])) for c in cites]
@@ -227,5 +248,5 @@ def build_ui(services: Services, answers: AnswerService, feedback: FeedbackLog) 
 def mount_ui(app: FastAPI, ui: gr.Blocks) -> None:
     """Serve the chat page at / with a theme that needs no web fonts (the page works offline)."""
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
-    gr.mount_gradio_app(app, ui, path="/", theme=theme, css=CSS, footer_links=["api"],
+    gr.mount_gradio_app(app, ui, path="/", theme=theme, css=CSS, js=PAGE_JS, footer_links=["api"],
                         show_error=False)

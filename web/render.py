@@ -1,17 +1,21 @@
-"""Safe markup for the chat page: answers as inert text, and source panels."""
+"""Safe markup for the chat page: answers as inert text with linked citation markers, and source panels."""
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from web.strings import text
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark
+# a marker as as_text leaves it: "\[2\]" or a group "\[1\, 2\]"
+_ESCAPED_MARKER = re.compile(r"\\\[([0-9]+(?:\s*\\[,;]\s*[0-9]+)*)\\\]")
 _FIELDS = (("field_title", "title"), ("field_outlet", "outlet"), ("field_kind", "kind"),
            ("field_date", "date"), ("field_language", "language"), ("field_where", "locator"),
            ("field_source", "source"))
+CITE_FRAGMENT = "#ca-cite-"  # the page script opens source N when a link to #ca-cite-N is clicked
 
 
 def as_text(value: str) -> str:
@@ -19,6 +23,25 @@ def as_text(value: str) -> str:
     # subtle: CommonMark lets a backslash escape any ASCII punctuation, and marked's autolinker needs an
     # unbroken "http://" or "www.", so escaping every mark turns all constructs into plain characters.
     return _PUNCT.sub(r"\\\1", value)
+
+
+def cited_markdown(answer: str, cited: Iterable[int]) -> str:
+    """`as_text(answer)` whose markers of the `cited` numbers are links to #ca-cite-N."""
+    # subtle: links are added only after escaping, where as_text left an escaped marker; every "[" in
+    # its output is escaped, so a match is always a whole marker, and the link's text (digits and
+    # brackets) and its href (#ca-cite- and an int) are ours: document text still cannot form a link.
+    numbers = {int(n) for n in cited}
+
+    def link(n: str, label: str) -> str:
+        return f"[{label}]({CITE_FRAGMENT}{int(n)})" if int(n) in numbers else label
+
+    def marker(found: re.Match[str]) -> str:
+        group = found[1]
+        if group.isdigit():  # "[2]": the whole marker is the link, a target large enough to tap
+            return link(group, found[0])
+        return r"\[" + re.sub(r"[0-9]+", lambda d: link(d[0], d[0]), group) + r"\]"
+
+    return _ESCAPED_MARKER.sub(marker, as_text(answer))
 
 
 def status_line(lang: str, mode: str, notice: str = "") -> str:
