@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.errors import ConfigError
+from assistant.text.segmenter import sentence_bounds, split_clauses, split_words
 from assistant.types import Chunk, Document
-from ingest.sentences import split_clauses, split_sentences, split_words
 from ingest.structure import Block, article_numbers, parse_structure
 
 CountTokens = Callable[[str], int]
@@ -128,7 +128,7 @@ class _Packer:
         out: list[_Atom] = []
         budget = self.max - self.base
         for index, para in enumerate(unit.paras):
-            for s, e in split_sentences(self.text, para.start, para.end):
+            for s, e in sentence_bounds(self.text, para.start, para.end):
                 tokens = self._tokens(s, e)
                 if tokens <= budget:
                     out.append(_Atom(s, e, tokens, index))

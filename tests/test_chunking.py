@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from test_structure import AR, ES, FR, VI  # the worked examples, shared with the parser tests
 
 from assistant.errors import ConfigError
+from assistant.text.segmenter import sentence_bounds
 from assistant.types import Chunk, DocMeta, Document
 from ingest.chunking import chunk_document
-from ingest.sentences import split_sentences
 from ingest.structure import article_numbers, parse_structure
 
 
@@ -56,7 +56,7 @@ def _regions(text: str) -> list[tuple[int, int]]:
 def _check_invariants(doc: Document, chunks: list[Chunk], max_tokens: int) -> None:
     """What every chunking must satisfy: verbatim slices, order, ids, size, whole sentences."""
     assert [c.position for c in chunks] == list(range(len(chunks)))
-    sentences = [span for start, end in _regions(doc.text) for span in split_sentences(doc.text, start, end)]
+    sentences = [span for start, end in _regions(doc.text) for span in sentence_bounds(doc.text, start, end)]
     bounds = {s for s, _ in sentences} | {e for _, e in sentences}
     for prev, chunk in zip([None, *chunks], chunks, strict=False):
         assert chunk.text and chunk.text == doc.text[chunk.char_start : chunk.char_end]
