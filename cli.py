@@ -19,12 +19,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(data_dir=getattr(args, "data_dir", None))
 
 
-def _open_index(settings: Settings) -> tuple[Any, Any]:
-    """The embedder and the store of the configured index (models load here, not at import)."""
+def _open_index(settings: Settings, lazy: bool = False) -> tuple[Any, Any]:
+    """The embedder and the store of the configured index (models load here or, if lazy, on first use)."""
     from assistant.index.store import ChunkStore
     from assistant.models.embeddings import load_embedder
 
-    embedder = load_embedder(settings)
+    embedder = load_embedder(settings, lazy=lazy)
     return embedder, ChunkStore(settings, embedder)
 
 
@@ -113,7 +113,8 @@ def _register_ingest(
 
         from ingest.pipeline import ingest
 
-        embedder, store = _open_index(settings)
+        # subtle: lazy, so an ingest that finds nothing new never imports torch nor loads the model
+        embedder, store = _open_index(settings, lazy=True)
         bars: dict[str, Any] = {}
 
         def progress(stage: str, done: int, total: int) -> None:

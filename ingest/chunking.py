@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.errors import ConfigError
+from assistant.text.segmenter import sentence_bounds, split_clauses, split_words
 from assistant.types import Chunk, Document
-from ingest.sentences import split_clauses, split_sentences, split_words
 from ingest.structure import Block, article_numbers, parse_structure
 
 CountTokens = Callable[[str], int]
@@ -128,7 +128,7 @@ class _Packer:
         out: list[_Atom] = []
         budget = self.max - self.base
         for index, para in enumerate(unit.paras):
-            for s, e in split_sentences(self.text, para.start, para.end):
+            for s, e in sentence_bounds(self.text, para.start, para.end):
                 tokens = self._tokens(s, e)
                 if tokens <= budget:
                     out.append(_Atom(s, e, tokens, index))
@@ -196,7 +196,7 @@ class _Packer:
 
 def _make_chunk(doc: Document, position: int, start: int, end: int, unit: _Unit,
                 paras: tuple[_Para, ...]) -> Chunk:
-    """A Chunk with its id, locator, structure fields, heading and page."""
+    """A Chunk with its id, locator (pages included), structure fields, heading and page."""
     text = doc.text[start:end]
     page, last_page = _page_at(doc, start), _page_at(doc, max(end - 1, start))
     numbers = [p.number for p in paras if p.number]
@@ -204,9 +204,6 @@ def _make_chunk(doc: Document, position: int, start: int, end: int, unit: _Unit,
     block = unit.first
     if block is None:
         locator = f"¶ {paragraph}" if paragraph else ""
-        if page is not None:
-            pages = f"p. {page}" if last_page == page else f"pp. {page}-{last_page}"
-            locator = f"{locator}, {pages}" if locator else pages
         heading = " — ".join(p for p in (doc.meta.title, doc.meta.outlet) if p)
         chapter = section = article = ""
     else:
@@ -218,6 +215,10 @@ def _make_chunk(doc: Document, position: int, start: int, end: int, unit: _Unit,
         context = "; ".join(_tame(t) for t in (block.chapter_title, block.section_title) if t)
         if context:
             heading = f"{heading} ({context})"
+    # subtle: the page goes in the locator, not the heading, so the embedded text does not depend on it
+    if page is not None:
+        pages = f"p. {page}" if last_page == page else f"pp. {page}-{last_page}"
+        locator = f"{locator}, {pages}" if locator else pages
     digest = hashlib.sha256(f"{doc.meta.doc_id}|{position}|{text}".encode()).hexdigest()[:32]
     return Chunk(
         chunk_id=digest, doc_id=doc.meta.doc_id, position=position, text=text, heading=heading,

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_loaders import load_file, make_pdf
 from test_structure import AR, ES, FR, VI  # the worked examples, shared with the parser tests
 
+from assistant.answering.citations import citation_for, number_context
+from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.types import Chunk, DocMeta, Document
+from assistant.text.segmenter import sentence_bounds
+from assistant.types import Chunk, DocMeta, Document, Hit
 from ingest.chunking import chunk_document
-from ingest.sentences import split_sentences
 from ingest.structure import article_numbers, parse_structure
 
 
@@ -56,7 +60,7 @@ def _regions(text: str) -> list[tuple[int, int]]:
 def _check_invariants(doc: Document, chunks: list[Chunk], max_tokens: int) -> None:
     """What every chunking must satisfy: verbatim slices, order, ids, size, whole sentences."""
     assert [c.position for c in chunks] == list(range(len(chunks)))
-    sentences = [span for start, end in _regions(doc.text) for span in split_sentences(doc.text, start, end)]
+    sentences = [span for start, end in _regions(doc.text) for span in sentence_bounds(doc.text, start, end)]
     bounds = {s for s, _ in sentences} | {e for _, e in sentences}
     for prev, chunk in zip([None, *chunks], chunks, strict=False):
         assert chunk.text and chunk.text == doc.text[chunk.char_start : chunk.char_end]
@@ -133,6 +137,27 @@ def test_press_paragraphs_pages_and_heading() -> None:
     assert [c.page for c in chunks] == [1, 2, 2]
     assert chunks[0].heading == "Guterres in Hanoi — VNA"
     assert chunks[0].text == text[: text.index("\n\nParagraph 3")]
+
+
+def test_pdf_locators_name_the_page_once(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+    press, treaty = tmp_path / "press.pdf", tmp_path / "treaty.pdf"
+    press.write_bytes(make_pdf([["Guterres spoke in Hanoi.", "He urged states to sign."],
+                                ["The treaty opens for signature.", "Seventy-two states signed it."]]))
+    treaty.write_bytes(make_pdf([["Article 1", "Use of terms", "1. Data means any data.", "Article 2",
+                                  "Illegal access", "1. Each Party shall adopt measures."],
+                                 ["2. A Party may require dishonest intent.", "Article 3", "Final clause"]]))
+    locators = {}
+    for path, budget in ((press, 10), (press, 40), (treaty, 40)):
+        doc = load_file(path, make_settings())
+        chunks = chunk_document(doc, words, budget, 0)
+        items = number_context([Hit(chunk=c, doc=doc.meta, score=1.0) for c in chunks])
+        cited = [citation_for(item, item.hit.chunk.text[:8]).locator for item in items]
+        assert cited == [c.locator for c in chunks]  # the citation says where the chunk says, once
+        assert all(doc.meta.title == c.heading.split(" — ")[0] and ", p" not in c.heading for c in chunks)
+        locators[path.stem, budget] = cited
+    assert locators["press", 10] == ["¶ 1, p. 1", "¶ 2, p. 2"]
+    assert locators["press", 40] == ["¶ 1-2, pp. 1-2"]
+    assert locators["treaty", 40] == ["Article 1, p. 1", "Article 2, pp. 1-2"]
 
 
 def test_invalid_budgets_raise_config_error() -> None:

@@ -24,7 +24,8 @@ TEXTS = [
 
 
 def _hit(n: int, text: str, page: int | None = None) -> Hit:
-    chunk = Chunk(chunk_id=f"c{n}", doc_id=f"d{n}", position=0, text=text, locator="Article 65(1)", page=page)
+    locator = "Article 65(1)" if page is None else f"Article 65(1), p. {page}"  # as the chunker writes it
+    chunk = Chunk(chunk_id=f"c{n}", doc_id=f"d{n}", position=0, text=text, locator=locator, page=page)
     doc = DocMeta(doc_id=f"d{n}", source=f"corpus/doc{n}.txt", title=f"Title {n}", language="en",
                   kind="press", outlet="Outlet", date="2025-10-25", url=f"https://example.org/{n}")
     return Hit(chunk=chunk, doc=doc, score=1.0 / n, dense_score=0.8)

@@ -12,7 +12,13 @@ from fakes import HashEmbedder  # tests/ is on sys.path (pytest rootdir conftest
 from assistant.config import load_settings
 from assistant.errors import ModelError
 from assistant.models import profiles as models
-from assistant.models.embeddings import Embedder, LangchainEmbeddings, embed_in_batches, load_embedder
+from assistant.models.embeddings import (
+    Embedder,
+    LangchainEmbeddings,
+    LazyEmbedder,
+    embed_in_batches,
+    load_embedder,
+)
 
 SAME_EN = "The Convention on Cybercrime was opened for signature in Budapest on 23 November 2001."
 SAME_FR = "La Convention sur la cybercriminalité a été ouverte à la signature à Budapest le 23 novembre 2001."
@@ -187,6 +193,34 @@ def test_embed_in_batches_reports_progress() -> None:
     assert fake.calls == [("document", 2), ("document", 2), ("document", 1)]
     with pytest.raises(ValueError, match="batch_size must be greater than 0. Currently, batch_size is 0"):
         embed_in_batches(fake, ["a"], "query", 0)
+
+
+def test_lazy_embedder_loads_once_and_only_to_embed_or_count() -> None:
+    loads: list[HashEmbedder] = []
+
+    def load() -> HashEmbedder:
+        loads.append(HashEmbedder(dim=16))
+        return loads[-1]
+
+    lazy = LazyEmbedder("hash-embedder-16", 16, load)
+    assert isinstance(lazy, Embedder) and not lazy.loaded
+    assert lazy.embed_batch([], "document") == [] and not loads
+    assert lazy.embed_batch(["x"], "query") == HashEmbedder(dim=16).embed_batch(["x"], "query")
+    assert lazy.count_tokens("two words") == 2 and len(loads) == 1 and lazy.loaded
+    wrong = LazyEmbedder("hash-embedder-16", 32, load)
+    with pytest.raises(ModelError, match="loaded as hash-embedder-16 \\(16 dims\\), not the expected"):
+        wrong.count_tokens("x")
+
+
+def test_lazy_profile_is_named_and_sized_without_loading(tmp_path: Path) -> None:
+    settings = load_settings(embedding_model="small")
+    if not models.is_installed("small", settings.models_dir):
+        pytest.skip("the small profile is not installed (run `convention-assistant models install small`)")
+    lazy = load_embedder(settings, lazy=True)
+    assert isinstance(lazy, LazyEmbedder) and not lazy.loaded
+    assert (lazy.name, lazy.dim) == ("multilingual-e5-small", 384)
+    with pytest.raises(ModelError, match="is not installed"):  # a missing model still fails at once
+        load_embedder(load_settings(embedding_model="small", models_dir=tmp_path), lazy=True)
 
 
 @pytest.mark.slow

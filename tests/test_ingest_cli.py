@@ -70,6 +70,27 @@ def test_ingest_status_and_exit_codes(tmp_path, corpus_dir, small_env, capsys) -
     assert "consistency: the store matches the manifest" in capsys.readouterr().out
 
 
+def test_no_change_ingest_process_imports_no_model_code(tmp_path, corpus_dir, small_embedder) -> None:
+    from ingest.pipeline import ingest
+
+    src = copy(corpus_dir, tmp_path / "src", DIGESTS)
+    settings = load_settings(embedding_model="small", data_dir=tmp_path / "data")
+    assert ingest([str(src)], settings, small_embedder, ChunkStore(settings, small_embedder)).added == 4
+    # a whole CLI process, as a user runs it; it reports which model libraries it imported
+    probe = (
+        "import sys, cli; code = cli.main(sys.argv[1:]); "
+        "model = {'torch', 'sentence_transformers', 'transformers'}; "
+        "print('model code:', sorted(model & sys.modules.keys())); sys.exit(code)"
+    )
+    env = {**os.environ, "CA_EMBEDDING_MODEL": "small"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "ingest", str(src), "--data-dir", str(settings.data_dir)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "0 added, 0 updated, 4 unchanged" in done.stdout and "model code: []" in done.stdout
+
+
 def test_killed_run_is_finished_by_the_next_one(tmp_path, corpus_dir, small_env, small_embedder) -> None:
     # the small digests come first (sorted names), then a 22-chunk treaty: plenty of batches to die in
     src = copy(corpus_dir, tmp_path / "src", (*DIGESTS, "texts/uncc_articles_01-15_ar.txt"))

@@ -129,6 +129,35 @@ def test_changed_file_replaces_exactly_its_own_chunks(
     assert second.chunks_deleted == sum(1 for _, d in before.values() if d.doc_id == changed_id)
 
 
+def test_no_change_ingest_does_not_load_the_model(
+    tmp_path, corpus_dir, small_embedder, make_settings
+) -> None:
+    from assistant.models.embeddings import LazyEmbedder
+
+    src = copy_digests(corpus_dir, tmp_path / "src")
+    settings = make_settings(embedding_model="small")
+    loads: list[str] = []
+
+    def run() -> tuple[IngestSummary, bool]:
+        """One ingest as a CLI process runs it: a fresh lazy embedder whose loads are counted."""
+        def load():  # type: ignore[no-untyped-def]
+            loads.append(small_embedder.name)
+            return small_embedder
+
+        embedder = LazyEmbedder(small_embedder.name, small_embedder.dim, load)
+        summary = ingest([str(src)], settings, embedder, ChunkStore(settings, embedder))
+        return summary, embedder.loaded
+
+    first, loaded = run()
+    assert (first.added, loaded, len(loads)) == (4, True, 1)
+    again, loaded = run()
+    assert (again.unchanged, again.embedded_chunks, loaded, len(loads)) == (4, 0, False, 1)
+    changed = src / Path(SMALL_DIGESTS[0]).name
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nOne more line.\n", "utf-8")
+    third, loaded = run()
+    assert (third.updated, third.unchanged, loaded, len(loads)) == (1, 3, True, 2)
+
+
 def test_prune_removes_documents_no_longer_given(tmp_path, corpus_dir, small_embedder, make_settings) -> None:
     src = copy_digests(corpus_dir, tmp_path / "src")
     settings = make_settings(embedding_model="small")

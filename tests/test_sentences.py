@@ -1,11 +1,15 @@
-"""Sentence spans used as chunk boundaries, in the corpus languages."""
+"""Sentence spans in the corpus languages: chunk boundaries, and the quotable sentences cut from them."""
 
 from __future__ import annotations
 
-from ingest.sentences import split_clauses, split_sentences
+from assistant.text.segmenter import quotable_sentences, sentence_bounds, split_clauses, split_sentences
 
 
 def _sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentence_bounds(text)]
+
+
+def _quotable(text: str) -> list[str]:
     return [text[s:e] for s, e in split_sentences(text)]
 
 
@@ -49,10 +53,28 @@ def test_numbered_lists_and_hard_wraps() -> None:
 
 def test_blank_lines_always_end_a_sentence_and_spans_are_stripped() -> None:
     text = "  A title without a period\n\nBody starts here.  "
-    assert split_sentences(text) == [(2, 26), (28, 45)]
+    assert sentence_bounds(text) == [(2, 26), (28, 45)]
 
 
 def test_clauses_of_a_long_sentence() -> None:
     text = "Considering the aim; Recognising the value, and Convinced of the need: to act"
     assert [text[s:e] for s, e in split_clauses(text, 0, len(text))] == [
         "Considering the aim;", "Recognising the value,", "and Convinced of the need:", "to act"]
+
+
+def test_quotable_sentences_are_bounds_cut_at_lines_semicolons_and_paragraph_numbers() -> None:
+    text = ("1. Each Party shall adopt\nsuch measures as may be necessary:\na) to preserve data; and\n"
+            "- \u201cb) to disclose it.\u201d\n2. The decision is taken under Article 20.d. of the Statute.")
+    assert _sentences(text)[0] == "1. Each Party shall adopt\nsuch measures as may be necessary:"
+    assert _quotable(text) == [
+        "1.", "Each Party shall adopt", "such measures as may be necessary:", "a) to preserve data;", "and",
+        "b) to disclose it.", "2.", "The decision is taken under Article 20.d. of the Statute.",
+    ]
+    assert [text[s:e] for s, e in quotable_sentences(text)] == [
+        "The decision is taken under Article 20.d. of the Statute."]
+
+
+def test_a_lower_case_letter_before_a_period_is_not_an_initial() -> None:
+    assert _quotable("It warns of governments such as Viet Nam's. It singles out: Article 35.") == [
+        "It warns of governments such as Viet Nam's.", "It singles out: Article 35."]
+    assert _quotable("Signed by J. Smith, etc. and others.") == ["Signed by J. Smith, etc. and others."]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from assistant.errors import StoreError
+from assistant.index.rows import date_bound
 from assistant.index.store import ChunkStore, build_where, collection_name_for, date_num
 from assistant.types import Chunk, DocMeta, Filters
 
@@ -185,6 +186,9 @@ def test_date_num_and_where() -> None:
     assert date_num("eucrim 2022-01-29; Protocol opened 12 May 2022") == 20220129
     assert date_num("2024-12") == 20241200
     assert date_num("page as stored") == 0
+    assert [date_bound("2024"), date_bound("2024", upper=True)] == [20240000, 20249999]
+    assert [date_bound("2024-10-25"), date_bound("2024-10-25", upper=True), date_bound("soon")] == [
+        20241025, 20241025, 0]
     assert build_where(Filters()) is None
     assert build_where(Filters(languages=("fr",))) == {"language": {"$in": ["fr"]}}
     assert build_where(Filters(date_to="2024-10")) == {

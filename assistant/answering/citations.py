@@ -100,12 +100,9 @@ def best_sentence(claim: str, chunk_text: str) -> str:
 def citation_for(item: ContextItem, quote: str) -> Citation:
     """A Citation of `item` whose quote is `quote` (the caller guarantees it is in the chunk)."""
     chunk, doc = item.hit.chunk, item.hit.doc
-    locator = chunk.locator
-    if chunk.page is not None:
-        locator = f"{locator}, p. {chunk.page}" if locator else f"p. {chunk.page}"
     return Citation(
         n=item.n, doc_id=doc.doc_id, source=doc.source, title=doc.title, language=doc.language,
-        locator=locator, quote=quote, url=doc.url, chunk_id=chunk.chunk_id,
+        locator=chunk.locator, quote=quote, url=doc.url, chunk_id=chunk.chunk_id,
         outlet=doc.outlet, date=doc.date, kind=doc.kind,
     )
 

@@ -29,10 +29,10 @@ def date_num(date: str) -> int:
     return int(f"{year}{month}{day}")
 
 
-def _bound(prefix: str, fill: str) -> int:
-    """An inclusive filter bound from an ISO date prefix ("2024", "2024-10", "2024-10-25")."""
+def date_bound(prefix: str, *, upper: bool = False) -> int:
+    """An inclusive yyyymmdd bound from an ISO date prefix: "2024-10" -> 20241000, or 20241099 as upper."""
     digits = re.sub(r"\D", "", prefix)[:8]
-    return int(digits + fill * (8 - len(digits))) if digits else 0
+    return int(digits.ljust(8, "9" if upper else "0")) if digits else 0
 
 
 def to_metadata(
@@ -146,9 +146,9 @@ def build_where(filters: Filters) -> dict[str, Any] | None:
     if filters.date_from or filters.date_to:
         clauses.append({"date_num": {"$gt": 0}})  # undated documents cannot satisfy a date range
     if filters.date_from:
-        clauses.append({"date_num": {"$gte": _bound(filters.date_from, "0")}})
+        clauses.append({"date_num": {"$gte": date_bound(filters.date_from)}})
     if filters.date_to:
-        clauses.append({"date_num": {"$lte": _bound(filters.date_to, "9")}})
+        clauses.append({"date_num": {"$lte": date_bound(filters.date_to, upper=True)}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import chromadb
 import httpx
 import numpy as np
+from chromadb.api.collection_configuration import CreateCollectionConfiguration
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
-from langchain_chroma import Chroma
 
 from assistant.config import Settings
 from assistant.errors import StoreError, StoreUnavailable
@@ -36,8 +37,12 @@ __all__ = [
     "from_metadata", "to_metadata",
 ]
 
+if TYPE_CHECKING:
+    from langchain_chroma import Chroma
+
 logger = logging.getLogger(__name__)
 
+_COSINE: CreateCollectionConfiguration = {"hnsw": {"space": "cosine"}}  # chunks and sentences alike
 _PAGE = 2000  # rows per `get` page: keeps memory flat on large collections
 # (start, end, vector) of one sentence, offsets relative to its chunk's text
 SentenceVector = tuple[int, int, Sequence[float]]
@@ -54,20 +59,31 @@ class ChunkStore:
         self._timeout_s = settings.chroma_timeout_s
         with self._guard():
             client = self._connect(settings)
-            # langchain-chroma owns the collection and the search path; we upsert precomputed vectors
-            # through the same collection because the pipeline embeds in batches with progress.
-            self._vectors = Chroma(
-                collection_name=self.collection_name,
-                embedding_function=LangchainEmbeddings(embedder),
-                client=client,
-                collection_configuration={"hnsw": {"space": "cosine"}},
+            # subtle: the call langchain-chroma makes to take the collection over, so either may create it;
+            # the LangChain wrapper (half a second of imports) is built on first use, so an ingest with
+            # nothing new never pays for it. We upsert precomputed vectors through the collection itself
+            # because the pipeline embeds in batches with progress.
+            self._collection = client.get_or_create_collection(
+                self.collection_name, embedding_function=None, configuration=_COSINE
             )
-            self._collection = client.get_collection(self.collection_name)
+            self._client, self._embeddings = client, LangchainEmbeddings(embedder)
             # sentence vectors of every chunk, computed at ingest so answers need no embedding
             self._sentences = client.get_or_create_collection(
-                self.sentence_collection_name, configuration={"hnsw": {"space": "cosine"}}
+                self.sentence_collection_name, configuration=_COSINE
             )
             self._max_batch = int(client.get_max_batch_size())
+
+    @functools.cached_property
+    def _vectors(self) -> Chroma:
+        """The langchain-chroma view of the chunk collection."""
+        from langchain_chroma import Chroma
+
+        return Chroma(
+            collection_name=self.collection_name,
+            embedding_function=self._embeddings,
+            client=self._client,
+            collection_configuration=_COSINE,
+        )
 
     @property
     def sentence_collection_name(self) -> str:

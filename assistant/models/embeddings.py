@@ -161,8 +161,49 @@ def _name_for_path(path: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", base.lower()).strip("-") or "custom-model"
 
 
-def load_embedder(settings: Settings) -> Embedder:
-    """The configured Embedder: a profile in settings.models_dir, or any sentence-transformers path/id."""
+class LazyEmbedder:
+    """An Embedder whose model loads on first use: an ingest with nothing new reads hashes, not weights."""
+
+    def __init__(self, name: str, dim: int, load: Callable[[], Embedder]) -> None:
+        if dim <= 0:
+            raise ValueError(f"dim must be greater than 0. Currently, dim is {dim}")
+        self.name, self.dim = name, dim
+        self._load = load
+        self._model: Embedder | None = None
+        self._lock = threading.Lock()  # two threads asking first must not load two models
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model has been loaded."""
+        return self._model is not None
+
+    def _loaded(self) -> Embedder:
+        with self._lock:
+            if self._model is None:
+                model = self._load()
+                if (model.name, model.dim) != (self.name, self.dim):
+                    raise ModelError(
+                        f"The embedding model loaded as {model.name} ({model.dim} dims), not the expected "
+                        f"{self.name} ({self.dim} dims): install the profile again."
+                    )
+                self._model = model
+            return self._model
+
+    def embed_batch(self, texts: Sequence[str], kind: EmbedKind) -> list[list[float]]:
+        """One unit-normalized vector per text; loads the model unless there is nothing to embed."""
+        return self._loaded().embed_batch(texts, kind) if texts else []
+
+    def count_tokens(self, text: str) -> int:
+        """Number of model tokens in `text` (loads the model: its tokenizer comes with it)."""
+        return self._loaded().count_tokens(text)
+
+
+def load_embedder(settings: Settings, *, lazy: bool = False) -> Embedder:
+    """The configured Embedder: a profile in settings.models_dir, or any sentence-transformers path/id.
+
+    lazy: a profile's model loads on first use (its name and size are known without it); a model
+    given by path loads now, since only the model knows its size.
+    """
     wanted = settings.embedding_model.strip()
     if wanted in models.PROFILES:
         profile = models.get_profile(wanted)
@@ -174,9 +215,16 @@ def load_embedder(settings: Settings) -> Embedder:
                 f"run `convention-assistant models install {wanted}`."
             )
         name, path = profile.model_id, str(folder)
+        if lazy:
+            return LazyEmbedder(name, profile.dim, lambda: _open_model(settings, name, path))
     else:
         local = Path(wanted).expanduser()
         name, path = _name_for_path(wanted), str(local) if local.exists() else wanted
+    return _open_model(settings, name, path)
+
+
+def _open_model(settings: Settings, name: str, path: str) -> SentenceTransformerEmbedder:
+    """Load the sentence-transformers model at `path` with the configured dtype and batch size."""
     embedder = SentenceTransformerEmbedder(
         path, name=name, dtype=settings.embedding_dtype, batch_size=settings.embedding_batch_size
     )

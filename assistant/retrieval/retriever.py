@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -13,7 +12,7 @@ import numpy as np
 from assistant.config import Settings
 from assistant.errors import InputError
 from assistant.index.lexical import BM25Index
-from assistant.index.store import date_num
+from assistant.index.rows import date_bound, date_num
 from assistant.retrieval.fusion import convex, diversify, interleave, rrf
 from assistant.text.languages import detect_language
 from assistant.text.references import ArticleRef, parse_article_refs, treaty_of
@@ -39,11 +38,6 @@ SENTENCE_WEIGHT = {"embeddinggemma-300m": 0.3}
 SENTENCE_CANDIDATES = 200
 
 
-def _date_bound(prefix: str, fill: str) -> int:
-    digits = re.sub(r"\D", "", prefix)[:8]
-    return int(digits + fill * (8 - len(digits))) if digits else 0
-
-
 def doc_matches(doc: DocMeta, filters: Filters) -> bool:
     """Whether a document passes the filters (same rules as the store's `where`)."""
     if filters.languages and doc.language not in filters.languages:
@@ -56,9 +50,9 @@ def doc_matches(doc: DocMeta, filters: Filters) -> bool:
         num = date_num(doc.date)
         if num == 0:
             return False
-        if filters.date_from and num < _date_bound(filters.date_from, "0"):
+        if filters.date_from and num < date_bound(filters.date_from):
             return False
-        if filters.date_to and num > _date_bound(filters.date_to, "9"):
+        if filters.date_to and num > date_bound(filters.date_to, upper=True):
             return False
     return True
 
