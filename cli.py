@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError
@@ -17,15 +16,6 @@ Command = Callable[[argparse.Namespace, Settings], int]
 def _settings(args: argparse.Namespace) -> Settings:
     """Settings from the environment, overridden by the options common to every subcommand."""
     return load_settings(data_dir=getattr(args, "data_dir", None))
-
-
-def _open_index(settings: Settings, lazy: bool = False) -> tuple[Any, Any]:
-    """The embedder and the store of the configured index (models load here or, if lazy, on first use)."""
-    from assistant.index.store import ChunkStore
-    from assistant.models.embeddings import load_embedder
-
-    embedder = load_embedder(settings, lazy=lazy)
-    return embedder, ChunkStore(settings, embedder)
 
 
 # --- subcommands: each one registers its parser and its handler below ----------------------------
@@ -101,98 +91,18 @@ def _register_models(
 REGISTRY.append(_register_models)
 
 
-# --- ingest and status: build the index incrementally, report what it holds ---------
+# --- ingest, status, export, import: build, inspect, move and heal the index (ingest/command.py) ---
 
 
-def _register_ingest(
+def _register_index(
     sub: argparse._SubParsersAction, common: argparse.ArgumentParser, handlers: dict[str, Command]
 ) -> None:
+    from ingest.command import register
 
-    def ingest_cmd(args: argparse.Namespace, settings: Settings) -> int:
-        from tqdm import tqdm
-
-        from ingest.pipeline import ingest
-
-        # subtle: lazy, so an ingest that finds nothing new never imports torch nor loads the model
-        embedder, store = _open_index(settings, lazy=True)
-        bars: dict[str, Any] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in bars:
-                unit = "file" if stage == "files" else "chunk"
-                bars[stage] = tqdm(total=total, desc=f"{stage:<6}", unit=unit, file=sys.stderr, leave=True)
-            bar = bars[stage]
-            bar.total = total
-            bar.update(done - bar.n)
-
-        try:
-            summary = ingest(args.inputs, settings, embedder, store, prune=args.prune, on_progress=progress)
-        finally:
-            for bar in bars.values():
-                bar.close()
-        print(
-            f"documents: {summary.added} added, {summary.updated} updated, "
-            f"{summary.unchanged} unchanged, {summary.removed} removed"
-        )
-        print(
-            f"chunks: {summary.chunks_written} written ({summary.embedded_chunks} embedded), "
-            f"{summary.chunks_deleted} deleted; index now {store.count()} chunks in {store.collection_name}"
-        )
-        if summary.languages:
-            print("languages: " + ", ".join(f"{k} {v}" for k, v in summary.languages.items()))
-        if summary.kinds:
-            print("kinds: " + ", ".join(f"{k} {v}" for k, v in summary.kinds.items()))
-        if summary.skipped:
-            print(f"skipped {len(summary.skipped)}:")
-            for skip in summary.skipped:
-                print(f"  {skip.source}: {skip.reason}")
-        print(f"seconds: {summary.seconds:.1f}")
-        usable = summary.added + summary.updated + summary.unchanged
-        if usable == 0:
-            print("error: nothing was ingested: check the paths and the reasons above.", file=sys.stderr)
-            return 1
-        if args.strict and summary.skipped:
-            print("error: some inputs were skipped (--strict).", file=sys.stderr)
-            return 1
-        return 0
-
-    def status_cmd(args: argparse.Namespace, settings: Settings) -> int:
-        import json
-        from dataclasses import asdict
-
-        from ingest.pipeline import index_status
-
-        embedder, store = _open_index(settings)
-        status = index_status(settings, store)
-        if args.json:
-            print(json.dumps({"model": embedder.name, "dim": embedder.dim, **asdict(status)}, indent=2))
-            return 0
-        print(f"model: {embedder.name} ({embedder.dim} dims)")
-        print(f"collection: {status.collection}")
-        print(f"store: {status.location}")
-        print(f"documents: {status.documents}, chunks: {status.chunks}")
-        for title, table in (("languages", status.languages), ("kinds", status.kinds)):
-            cells = ", ".join(f"{k} {d} docs/{c} chunks" for k, (d, c) in table.items())
-            print(f"{title}: {cells or '-'}")
-        if status.problems:
-            print(f"inconsistencies ({len(status.problems)}):")
-            for problem in status.problems:
-                print(f"  {problem}")
-        else:
-            print("consistency: the store matches the manifest")
-        return 0
-
-    parser = sub.add_parser("ingest", parents=[common], help="add or update documents in the index")
-    parser.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", help="files, folders or http(s) URLs")
-    parser.add_argument("--prune", action="store_true", help="remove indexed documents not among the inputs")
-    parser.add_argument("--strict", action="store_true", help="exit 1 if any input was skipped")
-    handlers["ingest"] = ingest_cmd
-    parser = sub.add_parser("status", parents=[common], help="what the index holds, and any inconsistency")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    handlers["status"] = status_cmd
+    register(sub, common, handlers)
 
 
-REGISTRY.append(_register_ingest)
+REGISTRY.append(_register_index)
 
 
 # --- serve: the web app (chat page, HTTP API, widget) with uvicorn -----------------------
@@ -304,76 +214,6 @@ def _register_eval(
 
 
 REGISTRY.append(_register_eval)
-
-
-# --- export, import, status --repair: move an index without re-embedding, heal it ---------
-
-
-def _register_transfer(
-    sub: argparse._SubParsersAction, common: argparse.ArgumentParser, handlers: dict[str, Command]
-) -> None:
-    from pathlib import Path
-
-    def report(what: str, summary: Any, folder: Path) -> None:
-        where = "to" if what == "exported" else "from"
-        print(f"{what} {summary.documents} documents, {summary.chunks} chunks, {summary.sentences} sentence "
-              f"vectors ({summary.model}, {summary.dim} dims) {where} {folder}")
-
-    def export_cmd(args: argparse.Namespace, settings: Settings) -> int:
-        from ingest.transfer import export_index
-
-        embedder, store = _open_index(settings)
-        summary = export_index(store, settings.data_dir, Path(args.dir), embedder.name)
-        report("exported", summary, Path(args.dir))
-        return 0
-
-    def import_cmd(args: argparse.Namespace, settings: Settings) -> int:
-        from ingest.transfer import import_index
-
-        embedder, store = _open_index(settings)
-        summary = import_index(store, settings.data_dir, Path(args.dir), embedder.name)
-        report("imported", summary, Path(args.dir))
-        print(f"index now {store.count()} chunks in {store.collection_name}")
-        return 0
-
-    parser = sub.add_parser("export", parents=[common],
-                            help="write the index (manifest, chunks, metadata, vectors) to a new folder")
-    parser.add_argument("dir", metavar="DIR", help="an empty or new folder")
-    handlers["export"] = export_cmd
-    parser = sub.add_parser("import", parents=[common],
-                            help="load an export into this index, without re-embedding")
-    parser.add_argument("dir", metavar="DIR", help="a folder written by `export`")
-    handlers["import"] = import_cmd
-
-    # subtle: `status` belongs to the ingest block; --repair wraps its handler rather than copying it
-    sub.choices["status"].add_argument(
-        "--repair", action="store_true",
-        help="drop orphan chunks, re-mark complete documents, and list what must be re-ingested")
-    show_status = handlers["status"]
-
-    def status_cmd(args: argparse.Namespace, settings: Settings) -> int:
-        if args.repair:
-            from ingest.repair import repair
-
-            _, store = _open_index(settings)
-            done = repair(settings.data_dir, store, settings.ingest_lease_s)
-            out = sys.stderr if args.json else sys.stdout
-            if not done.changed:
-                print("repair: nothing to fix", file=out)
-            if done.chunks_removed:
-                print(f"repair: removed {done.chunks_removed} rows of partly written documents", file=out)
-            for source in done.adopted:
-                print(f"repair: {source} is complete in the index: recorded here as done", file=out)
-            for source in done.remarked_done:
-                print(f"repair: {source} was completely stored: marked done", file=out)
-            for source in done.reingest:
-                print(f"repair: {source} is not completely in the index: run ingest on it again", file=out)
-        return show_status(args, settings)
-
-    handlers["status"] = status_cmd
-
-
-REGISTRY.append(_register_transfer)
 
 
 def main(argv: list[str] | None = None) -> int:
