@@ -92,7 +92,7 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
     import json
     from dataclasses import asdict
 
-    from ingest.pipeline import index_status
+    from ingest.status import index_status
 
     embedder, store = open_index(settings)
     if args.repair:

@@ -15,8 +15,8 @@ from assistant.models.embeddings import Embedder
 from assistant.text.segmenter import quotable_sentences
 from assistant.types import Chunk, Document
 from ingest.chunking import chunk_document
-from ingest.loaders import Skipped, discover, doc_id_for, load
-from ingest.manifest import DocRecord, Manifest, is_whole, manifest_path, reconcile
+from ingest.loaders import Skipped, SourceRef, discover, doc_id_for, load
+from ingest.manifest import DocRecord, Manifest, manifest_path, reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -137,35 +137,29 @@ class _Writer:
         return total
 
 
-def ingest(
-    inputs: Sequence[str],
-    settings: Settings,
-    embedder: Embedder,
-    store: ChunkStore,
-    *,
-    prune: bool = False,
-    on_progress: Progress | None = None,
-) -> IngestSummary:
-    """Bring the store up to date with the inputs; unchanged documents are not embedded again."""
-    started = time.perf_counter()
-    manifest = Manifest(manifest_path(settings.data_dir), store.collection_name)
-    orphans, adopted = reconcile(store, manifest, settings.ingest_lease_s)
-    states = store.doc_states()
-    sentence_counts = store.sentence_states()
+@dataclass
+class _Plan:
+    """What an ingest run found: documents to (re)write, and counts for the summary."""
 
-    refs, skipped = discover(inputs)
-    skipped = list(skipped)
-    discovered = {doc_id_for(ref.source) for ref in refs}
-    work: list[tuple[Document, list[Chunk]]] = []
+    work: list[tuple[Document, list[Chunk]]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    unchanged: int = 0
+    added: int = 0
+    languages: Counter[str] = field(default_factory=Counter)
+    kinds: Counter[str] = field(default_factory=Counter)
+
+
+def _plan(refs: Sequence[SourceRef], settings: Settings, embedder: Embedder, store: ChunkStore,
+          manifest: Manifest, on_progress: Progress | None) -> _Plan:
+    """Load every input and chunk the documents whose stored version is not this one."""
+    plan = _Plan()
+    states, sentence_counts = store.doc_states(), store.sentence_states()
     seen: set[str] = set()
-    unchanged, added = 0, 0
-    languages: Counter[str] = Counter()
-    kinds: Counter[str] = Counter()
     for n, ref in enumerate(refs, start=1):
         try:
             doc = load(ref, settings)
         except IngestError as exc:
-            skipped.append(Skipped(ref.source, str(exc)))
+            plan.skipped.append(Skipped(ref.source, str(exc)))
             logger.info("skipped %s: %s", ref.source, exc)
             continue
         finally:
@@ -184,41 +178,62 @@ def ingest(
             and record.n_chunks == stored_count
             and record.n_sentences == sentence_counts.get(meta.doc_id, 0)
         ):
-            unchanged += 1
+            plan.unchanged += 1
         else:
             chunks = chunk_document(
                 doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens
             )
             if not chunks:
-                skipped.append(Skipped(ref.source, "no text to index after loading"))
+                plan.skipped.append(Skipped(ref.source, "no text to index after loading"))
                 continue
             if record is None or record.state != "done":
-                added += 1
-            work.append((doc, chunks))
-        languages[meta.language] += 1
-        kinds[meta.kind] += 1
+                plan.added += 1
+            plan.work.append((doc, chunks))
+        plan.languages[meta.language] += 1
+        plan.kinds[meta.kind] += 1
+    return plan
 
+
+def _prune(store: ChunkStore, manifest: Manifest, discovered: set[str]) -> tuple[int, int]:
+    """Remove every indexed document not among the inputs: (documents removed, chunks deleted)."""
+    removed, chunks = 0, 0
+    for doc_id in set(manifest.records) | set(store.doc_states()) | set(store.sentence_states()):
+        if doc_id not in discovered:
+            chunks += store.delete_doc(doc_id)
+            manifest.remove(doc_id)
+            removed += 1
+    return removed, chunks
+
+
+def ingest(
+    inputs: Sequence[str],
+    settings: Settings,
+    embedder: Embedder,
+    store: ChunkStore,
+    *,
+    prune: bool = False,
+    on_progress: Progress | None = None,
+) -> IngestSummary:
+    """Bring the store up to date with the inputs; unchanged documents are not embedded again."""
+    started = time.perf_counter()
+    manifest = Manifest(manifest_path(settings.data_dir), store.collection_name)
+    orphans, adopted = reconcile(store, manifest, settings.ingest_lease_s)
+    refs, skipped = discover(inputs)
+    plan = _plan(refs, settings, embedder, store, manifest, on_progress)
     writer = _Writer(embedder, store, manifest, settings.embedding_batch_size)
-    writer.write(work, on_progress)
-
-    removed, pruned_chunks = 0, 0
-    if prune:
-        for doc_id in set(manifest.records) | set(store.doc_states()) | set(store.sentence_states()):
-            if doc_id not in discovered:
-                pruned_chunks += store.delete_doc(doc_id)
-                manifest.remove(doc_id)
-                removed += 1
-
+    writer.write(plan.work, on_progress)
+    discovered = {doc_id_for(ref.source) for ref in refs}
+    removed, pruned_chunks = _prune(store, manifest, discovered) if prune else (0, 0)
     summary = IngestSummary(
-        added=added,
-        updated=len(work) - added,
-        unchanged=unchanged,
+        added=plan.added,
+        updated=len(plan.work) - plan.added,
+        unchanged=plan.unchanged,
         removed=removed,
         chunks_written=writer.chunks_written,
         chunks_deleted=orphans + writer.chunks_deleted + pruned_chunks,
-        languages=dict(sorted(languages.items())),
-        kinds=dict(sorted(kinds.items())),
-        skipped=tuple(skipped),
+        languages=dict(sorted(plan.languages.items())),
+        kinds=dict(sorted(plan.kinds.items())),
+        skipped=(*skipped, *plan.skipped),
         seconds=time.perf_counter() - started,
         embedded_chunks=writer.chunks_written,
         embedded_sentences=writer.sentences_written,
@@ -226,69 +241,3 @@ def ingest(
     )
     logger.info("ingest summary: %s", summary)
     return summary
-
-
-@dataclass(frozen=True)
-class IndexStatus:
-    """What the index holds, and where the manifest and the store disagree."""
-
-    collection: str
-    location: str
-    documents: int
-    chunks: int
-    languages: dict[str, tuple[int, int]]  # language -> (documents, chunks)
-    kinds: dict[str, tuple[int, int]]
-    problems: tuple[str, ...]  # one sentence each, with what to do
-
-
-def index_status(settings: Settings, store: ChunkStore) -> IndexStatus:
-    """Count documents and chunks per language and kind, and compare the store with the manifest."""
-    manifest = Manifest(manifest_path(settings.data_dir), store.collection_name)
-    docs: dict[str, tuple[str, str]] = {}
-    chunk_counts: Counter[str] = Counter()
-    for chunk, doc in store.iter_chunks():
-        docs[doc.doc_id] = (doc.language, doc.kind)
-        chunk_counts[chunk.doc_id] += 1
-    languages: dict[str, tuple[int, int]] = {}
-    kinds: dict[str, tuple[int, int]] = {}
-    for doc_id, (language, kind) in docs.items():
-        for table, key in ((languages, language), (kinds, kind)):
-            n_docs, n_chunks = table.get(key, (0, 0))
-            table[key] = (n_docs + 1, n_chunks + chunk_counts[doc_id])
-    problems = []
-    sentence_counts = store.sentence_states()
-    for doc_id, rec in sorted(manifest.records.items(), key=lambda kv: kv[1].source):
-        stored = chunk_counts.get(doc_id, 0)
-        if rec.state == "pending":
-            problems.append(f"{rec.source} was interrupted while ingesting: run ingest on it again.")
-        elif stored != rec.n_chunks:
-            problems.append(
-                f"{rec.source} should have {rec.n_chunks} chunks but the store has {stored}: "
-                "run ingest on it again."
-            )
-        elif rec.n_sentences != sentence_counts.get(doc_id, 0):
-            problems.append(
-                f"{rec.source} lacks some of its sentence vectors, so answers embed them slowly: "
-                "run ingest on it again."
-            )
-    rows = store.stored_docs()
-    for doc_id in sorted(set(docs) - set(manifest.records)):
-        if is_whole(store, rows[doc_id], sentence_counts.get(doc_id, 0)):
-            problems.append(
-                f"document {doc_id} is complete in the store but not in this manifest (another ingest job "
-                "wrote it?): the next ingest here adopts it."
-            )
-        else:
-            problems.append(
-                f"document {doc_id} is only partly in the store and not in the manifest: "
-                "the next ingest removes it."
-            )
-    return IndexStatus(
-        collection=store.collection_name,
-        location=store.location,
-        documents=len(docs),
-        chunks=sum(chunk_counts.values()),
-        languages=dict(sorted(languages.items())),
-        kinds=dict(sorted(kinds.items())),
-        problems=tuple(problems),
-    )

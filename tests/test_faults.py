@@ -29,7 +29,8 @@ from assistant.config import Settings
 from assistant.index.store import ChunkStore
 from assistant.models.embeddings import Embedder
 from ingest.manifest import Manifest, manifest_path
-from ingest.pipeline import index_status, ingest
+from ingest.pipeline import ingest
+from ingest.status import index_status
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ import cli
 from assistant.config import load_settings
 from assistant.index.store import ChunkStore, collection_name_for
 from ingest.manifest import Manifest, manifest_path
-from ingest.pipeline import index_status
+from ingest.status import index_status
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,8 @@ import pytest
 from assistant.index.store import ChunkStore
 from ingest.loaders import doc_id_for
 from ingest.manifest import Manifest, manifest_path
-from ingest.pipeline import IngestSummary, index_status, ingest
+from ingest.pipeline import IngestSummary, ingest
+from ingest.status import index_status
 
 pytestmark = pytest.mark.slow
 

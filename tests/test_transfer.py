@@ -19,8 +19,9 @@ from assistant.models.embeddings import Embedder
 from assistant.retrieval.retriever import Retriever
 from assistant.types import Chunk, DocMeta
 from ingest.manifest import Manifest, manifest_path
-from ingest.pipeline import index_status, ingest
+from ingest.pipeline import ingest
 from ingest.repair import repair
+from ingest.status import index_status
 from ingest.transfer import export_index, import_index
 
 FILES = ("35_fr_boursorama_afp_plus_de_60_pays.txt", "37_en_newshour_72_states_who_signed.txt",
