@@ -23,8 +23,8 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from assistant.config import load_settings  # noqa: E402
-from assistant.models.embeddings import Embedder, load_embedder  # noqa: E402
 from assistant.models import profiles as models  # noqa: E402
+from assistant.models.embeddings import Embedder, load_embedder  # noqa: E402
 
 # (query, language, accepted answers as (file name fragment, substring of the answer passage))
 QUERIES: list[tuple[str, str, list[tuple[str, str]]]] = [

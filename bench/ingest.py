@@ -40,8 +40,8 @@ def main() -> int:
     """Run the benchmark and print a table."""
     from assistant.config import load_settings
     from assistant.index.store import ChunkStore
-    from assistant.models.embeddings import load_embedder
     from assistant.models import profiles as models
+    from assistant.models.embeddings import load_embedder
     from ingest.pipeline import ingest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

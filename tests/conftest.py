@@ -41,8 +41,8 @@ def corpus_dir() -> Path:
 @pytest.fixture(scope="session")
 def small_embedder() -> Embedder:
     """The real `small` profile (multilingual-e5-small), installed into settings.models_dir if missing."""
-    from assistant.models.embeddings import load_embedder
     from assistant.models import profiles as models
+    from assistant.models.embeddings import load_embedder
 
     settings = load_settings(embedding_model="small")
     if not models.is_installed("small", settings.models_dir):

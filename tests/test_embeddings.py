@@ -11,8 +11,8 @@ from fakes import HashEmbedder  # tests/ is on sys.path (pytest rootdir conftest
 
 from assistant.config import load_settings
 from assistant.errors import ModelError
-from assistant.models.embeddings import Embedder, LangchainEmbeddings, embed_in_batches, load_embedder
 from assistant.models import profiles as models
+from assistant.models.embeddings import Embedder, LangchainEmbeddings, embed_in_batches, load_embedder
 
 SAME_EN = "The Convention on Cybercrime was opened for signature in Budapest on 23 November 2001."
 SAME_FR = "La Convention sur la cybercriminalité a été ouverte à la signature à Budapest le 23 novembre 2001."
