@@ -13,6 +13,7 @@ from assistant.config import Settings
 from assistant.index.store import ChunkStore
 from assistant.index.visibility import IndexView
 from assistant.models.embeddings import load_embedder
+from assistant.models.profiles import calibration_for
 from assistant.retrieval.retriever import Retriever
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,10 @@ def build_assistant(settings: Settings) -> Assistant:
     # subtle: the retriever sees the store through a view that hides documents an ingest job is still
     # writing; the app syncs the view (assistant.index.visibility.IndexWatcher) every few seconds.
     view = IndexView(store, settings.index_refresh_s)
-    retriever = Retriever(view, embedder, settings)  # type: ignore[arg-type]
+    calibration = calibration_for(embedder.name, settings)
+    retriever = Retriever(view, embedder, settings, calibration=calibration)  # type: ignore[arg-type]
     phrases = load_phrases(settings.prompts_dir)
-    extractive = ExtractiveAnswerer(embedder, phrases, settings.abstain_threshold, sentences=store,
+    extractive = ExtractiveAnswerer(embedder, phrases, calibration, sentences=store,
                                     held=retriever.articles, unknown=retriever.unknown_names)
     llm: LLMAnswerer | None = None
     closers = []

@@ -16,6 +16,7 @@ from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.phrases import load_phrases
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import InputError, LLMError
+from assistant.models.profiles import Calibration
 from assistant.text.references import ArticleRef
 from assistant.types import Chunk, DocMeta, Filters, Hit, Turn
 
@@ -71,7 +72,7 @@ def build(make_settings: Callable[..., Settings]) -> Callable[..., Assistant]:
     def make(llm: ScriptedLLM | None = None, **overrides: object) -> Assistant:
         settings = make_settings(**overrides)
         phrases = load_phrases(PROJECT_ROOT / "prompts")
-        extractive = ExtractiveAnswerer(HashEmbedder(), phrases, abstain_threshold=0.5)
+        extractive = ExtractiveAnswerer(HashEmbedder(), phrases, Calibration(abstain_threshold=0.5))
         return Assistant(ListRetriever(_hits()), extractive, settings, phrases, llm=llm,
                          detect=lambda text: "fr" if "quand" in text.lower() else "en")
     return make
@@ -155,8 +156,8 @@ def test_llm_gets_the_named_article_first(make_settings: Callable[..., Settings]
     hits = [*_hits(), article]
     llm = ScriptedLLM("It requires expeditious preservation [1].")
     phrases = load_phrases(PROJECT_ROOT / "prompts")
-    assistant = Assistant(ListRetriever(hits), ExtractiveAnswerer(HashEmbedder(), phrases, 0.5),
-                          make_settings(), phrases, llm=llm)
+    extractive = ExtractiveAnswerer(HashEmbedder(), phrases, Calibration(abstain_threshold=0.5))
+    assistant = Assistant(ListRetriever(hits), extractive, make_settings(), phrases, llm=llm)
     answer = assistant.answer("What does Article 16 of the Budapest Convention require?", mode="llm")
     assert llm.given[0].n == 1 and llm.given[0].hit.chunk.chunk_id == "a16"
     assert answer.mode == "llm" and answer.citations[0].chunk_id == "a16"

@@ -237,6 +237,7 @@ def test_sentence_search_finds_chunks_by_their_sentences(store: ChunkStore) -> N
 
 
 def test_a_long_chunk_ranks_by_its_answering_sentence(make_settings) -> None:
+    from assistant.models.profiles import Calibration
     from assistant.retrieval.retriever import Retriever
 
     embedder = AxisEmbedder()
@@ -249,12 +250,14 @@ def test_a_long_chunk_ranks_by_its_answering_sentence(make_settings) -> None:
     store.upsert(short_doc, [short_chunk], [axis(1, tilt=0.9)])
 
     def ranking(weight: float) -> list[str]:
-        settings = make_settings(sentence_weight=weight, dense_weight=1.0)
-        return [h.chunk.chunk_id for h in Retriever(store, embedder, settings).search("q", k=2)]
+        retriever = Retriever(store, embedder, make_settings(dense_weight=1.0),
+                              calibration=Calibration(sentence_weight=weight))
+        return [h.chunk.chunk_id for h in retriever.search("q", k=2)]
 
     assert ranking(0.0) == ["short-0", "long-0"]
     assert ranking(0.3) == ["long-0", "short-0"]
-    hit = Retriever(store, embedder, make_settings(sentence_weight=0.3)).search("q", k=1)[0]
+    hit = Retriever(store, embedder, make_settings(), calibration=Calibration(sentence_weight=0.3)).search(
+        "q", k=1)[0]
     assert hit.dense_score == pytest.approx(math.sin(0.5), abs=1e-5)  # still the chunk's own cosine
 
 
