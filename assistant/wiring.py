@@ -7,7 +7,7 @@ import logging
 from assistant.answering.chat import Assistant
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.llm import LLMAnswerer, build_chat_model
-from assistant.answering.phrases import load_phrases
+from assistant.answering.phrases import load_phrases, load_quantities
 from assistant.answering.prompts import PromptLibrary
 from assistant.config import Settings
 from assistant.index.store import ChunkStore
@@ -30,7 +30,8 @@ def build_assistant(settings: Settings) -> Assistant:
     retriever = Retriever(view, embedder, settings, calibration=calibration)  # type: ignore[arg-type]
     phrases = load_phrases(settings.prompts_dir)
     extractive = ExtractiveAnswerer(embedder, phrases, calibration, sentences=store,
-                                    held=retriever.articles, unknown=retriever.unknown_names)
+                                    held=retriever.articles, unknown=retriever.unknown_names,
+                                    quantities=load_quantities(settings.prompts_dir))
     llm: LLMAnswerer | None = None
     closers = []
     if settings.mode == "llm" or settings.llm_base_url or settings.llm_gguf_path:

@@ -219,6 +219,25 @@ def test_phrases_are_complete_for_every_language(tmp_path: Path) -> None:
         load_phrases(tmp_path)
 
 
+def test_quantity_word_lists_are_validated(tmp_path: Path) -> None:
+    from assistant.answering.phrases import load_quantities
+    from assistant.errors import PromptError
+
+    path = tmp_path / "quantities.json"
+    for body, error in [
+        ('{"articles": {"asked": ["articles?"]}}', "Missing key 'counted' of quantity 'articles' in "),
+        ('{"articles": {"asked": ["x"], "counted": "articles"}}', "The key 'counted' .* list of words"),
+        ('{"articles": {"asked": ["x"], "counted": ["y"], "before": ["z"]}}', "Unknown key 'before'"),
+        ('{"articles": {"asked": ["(x"], "counted": ["y"]}}', "no valid pattern"),
+        ('["articles"]', "must map each quantity"),
+        ("{", "Cannot read the quantity word lists"),
+    ]:
+        path.write_text(body, encoding="utf-8")
+        with pytest.raises(PromptError, match=error) as caught:
+            load_quantities(tmp_path)
+        assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
 def test_extractive_lead_in_has_its_own_line(build: Callable[..., Assistant]) -> None:
     # the lead-in is in the question's language; the quotes below it are in the sources' languages
     # (the fake detector says "fr" for "quand"; the hashed-words embedder needs the passage's words)
@@ -263,6 +282,7 @@ def test_conflict_sides_are_the_figures_of_the_counted_act() -> None:
     """Attendance and "13 member States" are not counts of signatories; the figure nearest "signed" is."""
     from assistant.answering.citations import number_context
     from assistant.answering.conflict import all_sentences, conflict_sides
+    from assistant.answering.phrases import load_quantities
 
     def hit(doc_id: str, text: str) -> Hit:
         doc = DocMeta(doc_id=doc_id, source=f"{doc_id}.txt", title=doc_id, language="en", kind="press")
@@ -273,5 +293,6 @@ def test_conflict_sides_are_the_figures_of_the_counted_act() -> None:
         hit("b", "The EU signed together with 13 member States."),
         hit("c", "In all, 72 countries signed it over two days."),
     ])
-    sides = conflict_sides("How many countries signed the Convention?", [], all_sentences(items))
+    quantities = load_quantities(PROJECT_ROOT / "prompts")
+    sides = conflict_sides("How many countries signed the Convention?", [], all_sentences(items), quantities)
     assert [value for value, _ in sides] == ["65 countries", "72 countries"]

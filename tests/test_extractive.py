@@ -12,7 +12,7 @@ import pytest
 from assistant.answering.chat import Assistant, answer_to_json
 from assistant.answering.citations import number_context
 from assistant.answering.extractive import ExtractiveAnswerer
-from assistant.answering.phrases import load_phrases
+from assistant.answering.phrases import load_phrases, load_quantities
 from assistant.config import PROJECT_ROOT, load_settings
 from assistant.index.store import ChunkStore
 from assistant.models.embeddings import Embedder
@@ -49,7 +49,8 @@ def assistant(corpus_dir: Path, small_embedder: Embedder,
     calibration = calibration_for(small_embedder.name, settings)
     retriever = Retriever(store, small_embedder, settings, calibration=calibration)
     extractive = ExtractiveAnswerer(small_embedder, phrases, calibration, sentences=store,
-                                    held=retriever.articles, unknown=retriever.unknown_names)
+                                    held=retriever.articles, unknown=retriever.unknown_names,
+                                    quantities=load_quantities(PROJECT_ROOT / "prompts"))
     yield Assistant(retriever, extractive, settings, phrases)
 
 
@@ -183,7 +184,8 @@ def test_answerer_reads_stored_sentence_vectors_and_reuses_the_query_vector(
     items = number_context(hits)
     counting = CountingEmbedder(small_embedder)
     calibration = calibration_for(small_embedder.name)
-    fast = ExtractiveAnswerer(counting, assistant.extractive.phrases, calibration, sentences=store)
+    fast = ExtractiveAnswerer(counting, assistant.extractive.phrases, calibration, sentences=store,
+                              quantities=assistant.extractive.quantities)
     hits_before = small_embedder.cache_hits  # type: ignore[attr-defined]
     draft = fast.answer(question, "en", items)
     assert not draft.abstained
@@ -192,7 +194,8 @@ def test_answerer_reads_stored_sentence_vectors_and_reuses_the_query_vector(
     assert small_embedder.cache_hits == hits_before + 1  # type: ignore[attr-defined]
     # the same picks as embedding every sentence on the fly (the answerer's behaviour before this change)
     slow_counting = CountingEmbedder(small_embedder)
-    slow = ExtractiveAnswerer(slow_counting, assistant.extractive.phrases, calibration)
+    slow = ExtractiveAnswerer(slow_counting, assistant.extractive.phrases, calibration,
+                              quantities=assistant.extractive.quantities)
     assert slow.answer(question, "en", items) == draft
     assert any(kind == "document" for kind, _ in slow_counting.calls)
 

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from assistant.answering import articles as art
 from assistant.answering.citations import ContextItem, citation_for
-from assistant.answering.conflict import Sentence, all_sentences, conflict_sides
+from assistant.answering.conflict import Quantity, Sentence, all_sentences, conflict_sides
 from assistant.answering.conversation import Question, resolve
 from assistant.answering.cues import META, answer_cue
 from assistant.answering.phrases import Phrases
@@ -73,13 +73,15 @@ class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder, phrases: Phrases, calibration: Calibration = Calibration(),
                  max_chunks: int = 6, max_sentences: int = 160, max_picks: int = 3,
                  sentences: SentenceVectors | None = None, held: art.Held | None = None,
-                 unknown: Callable[[str], list[str]] | None = None) -> None:
+                 unknown: Callable[[str], list[str]] | None = None,
+                 quantities: Sequence[Quantity] = ()) -> None:
         if max_picks <= 0 or max_chunks <= 0 or max_sentences <= 0:
             raise ValueError("max_picks, max_chunks and max_sentences must be greater than 0.")
         self.embedder = embedder
         self.sentences = sentences
         self.held = held  # which articles of each treaty the index holds: a corpus fact, looked up
         self.unknown = unknown  # the names of a question that no passage holds
+        self.quantities = tuple(quantities)  # counts the sources may disagree on (none: no conflict shown)
         self._fallback_logged = False
         self.phrases = phrases
         # where the embedding model's cosines mean "does not answer" (assistant.models.profiles)
@@ -119,7 +121,7 @@ class ExtractiveAnswerer:
         # language) are not read together with quotes in the sources' languages
         text = self.phrases.get(language, "lead_in") + "\n" + " ".join(quotes)
         conflict = conflict_sides(q.original if not q.is_followup else q.standalone, picks,
-                                  all_sentences(items))
+                                  all_sentences(items), self.quantities)
         if conflict:
             sides = []
             for value, side in conflict:
