@@ -42,7 +42,6 @@ SPLITS = {
     "dev": PROJECT_ROOT / "eval" / "sets" / "dev.jsonl",  # tuned on
     "test": PROJECT_ROOT / "eval" / "sets" / "test.jsonl",  # held out: written before tuning, never tuned on
 }
-DEFAULT_SET = SPLITS["dev"]
 DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
 ABLATION_K = 10
 

@@ -74,13 +74,6 @@ def test_golden_answer_and_condense_messages(library: PromptLibrary) -> None:
     _check_golden("condense", condense)
 
 
-def test_golden_refusals(library: PromptLibrary) -> None:
-    texts = {code: library.refusal(code) for code in LANGUAGE_NAMES}
-    _check_golden("refusals", "".join(f"[{code}] {text}\n" for code, text in texts.items()))
-    assert len(set(texts.values())) == len(LANGUAGE_NAMES)  # one real text per language
-    assert library.refusal("de") == texts["en"]
-
-
 def test_every_shipped_template_renders_with_its_own_variables(library: PromptLibrary) -> None:
     for path in sorted(PROMPTS.glob("*.txt")):
         names = library.variables(path.stem)

@@ -19,7 +19,7 @@ from assistant.index.store import ChunkStore
 from assistant.index.visibility import IndexView, IndexWatcher, complete_docs
 from assistant.models.embeddings import Embedder
 from assistant.retrieval.retriever import Retriever
-from assistant.types import Chunk, DocMeta, Filters
+from assistant.types import Chunk, DocMeta
 from ingest.loaders import doc_id_for
 from ingest.pipeline import ingest
 
@@ -50,9 +50,6 @@ class TotalsStore:
     def iter_chunks(self) -> Iterator[tuple[Chunk, DocMeta]]:
         yield from self.rows
 
-    def dense_search(self, vector: Any, k: int, filters: Filters = Filters()) -> list[Any]:
-        return [(c, d, 0.5) for c, d in self.rows][:k]
-
 
 def test_complete_docs_needs_every_chunk() -> None:
     totals = {"a": ("h", 3, 3), "b": ("h", 2, 5), "c": ("h", 0, 0)}
@@ -67,7 +64,6 @@ def test_view_hides_partial_documents_and_new_versions_until_a_sync_sees_them() 
     refreshed: list[int] = []
     watcher = IndexWatcher(view, lambda: refreshed.append(view.count()))
     assert watcher.check(force=True) and refreshed == [1]
-    assert [c.doc_id for c, _, _ in view.dense_search([0.0], 10)] == ["a"]
     assert [c.doc_id for c, _ in view.iter_chunks()] == ["a"]
 
     store.totals["b"] = ("h1", 3, 3)
@@ -75,7 +71,7 @@ def test_view_hides_partial_documents_and_new_versions_until_a_sync_sees_them() 
     assert not watcher.check() and store.reads == 1  # checked at most every interval_s
     now[0] = 5.5
     assert watcher.check() and refreshed == [1, 4]
-    assert {c.doc_id for c, _, _ in view.dense_search([0.0], 10)} == {"a", "b"}
+    assert {c.doc_id for c, _ in view.iter_chunks()} == {"a", "b"}
 
     # a re-ingest of `a` writes a new version: its rows carry the new hash and stay hidden until complete
     store.rows[0] = (chunk("a", 0, "alpha two"), doc("a", "h2"))

@@ -61,10 +61,6 @@ class PromptLibrary:
         """The placeholders of template `name`, in order of first use."""
         return list(dict.fromkeys(self.template(name).get_identifiers()))
 
-    def has(self, name: str) -> bool:
-        """Whether prompts/<name>.txt exists."""
-        return name in self._templates or (self.prompts_dir / f"{name}.txt").is_file()
-
     def render(self, name: str, **variables: object) -> str:
         """Template `name` with every placeholder replaced; missing or unknown variables raise PromptError."""
         template = self.template(name)
@@ -77,8 +73,3 @@ class PromptLibrary:
             raise PromptError(f"Unknown variables for prompt {name!r}: {', '.join(unknown)}")
         # subtle: substitute() never re-expands a `$` inside a value, so user text cannot inject placeholders.
         return template.substitute({k: str(v) for k, v in variables.items()})
-
-    def refusal(self, language: str) -> str:
-        """The short notice shown when an LLM answer was asked for but no model is available."""
-        name = f"refusal_{language}" if self.has(f"refusal_{language}") else "refusal_en"
-        return self.render(name).strip()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
-from assistant.types import Chunk, DocMeta, Filters
+from assistant.types import Chunk, DocMeta
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +19,6 @@ class TotalsStore(Protocol):
     collection_name: str
 
     def doc_totals(self) -> dict[str, tuple[str, int, int]]: ...
-
-    def dense_search(
-        self, vector: Sequence[float], k: int, filters: Filters = ...
-    ) -> list[tuple[Chunk, DocMeta, float]]: ...
 
     def iter_chunks(self) -> Iterator[tuple[Chunk, DocMeta]]: ...
 
@@ -88,12 +84,6 @@ class IndexView:
     def signature(self) -> tuple[tuple[str, str], ...]:
         """What identifies the visible index: every visible document and its content hash."""
         return tuple(sorted((doc_id, h) for doc_id, (h, _) in self._shown().items()))
-
-    def dense_search(
-        self, vector: Sequence[float], k: int, filters: Filters = Filters()
-    ) -> list[tuple[Chunk, DocMeta, float]]:
-        """The store's dense search without chunks of incomplete documents."""
-        return [hit for hit in self.store.dense_search(vector, k, filters) if self.is_visible(hit[1])]
 
     def iter_chunks(self) -> Iterator[tuple[Chunk, DocMeta]]:
         """Every chunk of the visible documents."""
