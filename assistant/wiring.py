@@ -39,7 +39,7 @@ def build_assistant(settings: Settings) -> Assistant:
         if not base_url and settings.llm_gguf_path:
             from assistant.models.local_llm import LocalGGUFServer  # subtle: only load llama.cpp when asked
 
-            server = LocalGGUFServer(settings.llm_gguf_path)
+            server = LocalGGUFServer(settings.llm_gguf_path, settings.llm_gguf_ctx, settings.llm_gguf_threads)
             base_url = server.start()
             closers.append(server.stop)
         chat_model = build_chat_model(settings, base_url)
