@@ -10,9 +10,10 @@ import pytest
 
 from assistant.answering.citations import ContextItem, number_context
 from assistant.answering.llm import LLMAnswerer, format_sources
-from assistant.answering.prompts import LANGUAGE_NAMES, PromptLibrary
+from assistant.answering.prompts import PromptLibrary
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import PromptError
+from assistant.text.languages import language_name
 from assistant.types import Chunk, DocMeta, Hit, Turn
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "prompts"
@@ -54,7 +55,7 @@ def library() -> PromptLibrary:
 
 def test_golden_system_prompt_per_language(library: PromptLibrary) -> None:
     for code in ("en", "fr", "vi"):
-        _check_golden(f"system_{code}", library.render("system", language=LANGUAGE_NAMES[code]))
+        _check_golden(f"system_{code}", library.render("system", language=language_name(code)))
 
 
 def test_golden_answer_and_condense_messages(library: PromptLibrary) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-UI_LANGUAGES: tuple[str, ...] = ("en", "fr", "vi")
+from assistant.text.languages import UI_LANGUAGES
 
 # keys are shared by the Gradio page (gr.I18n) and the API's error sentences
 STRINGS: dict[str, dict[str, str]] = {

@@ -13,9 +13,10 @@ import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from assistant.answering.citations import ContextItem
-from assistant.answering.prompts import PromptLibrary, language_name
+from assistant.answering.prompts import PromptLibrary
 from assistant.config import Settings
 from assistant.errors import AssistantError, LLMError
+from assistant.text.languages import language_name
 from assistant.text.sanitize import StreamSanitizer, ThinkStripper, strip_think
 from assistant.types import Turn
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from assistant.answering.conflict import Quantity, quantity
 from assistant.errors import PromptError
+from assistant.text.languages import CORE_LANGUAGES
 
 PHRASE_FILE = "extractive_phrases.json"
 QUANTITY_FILE = "quantities.json"
@@ -17,7 +18,7 @@ QUANTITY_LISTS = ("asked", "counted", "approximately", "between_except")  # the 
 REQUIRED = (
     "lead_in", "conflict", "abstain", "fallback_notice", "no_llm", "article_lead", "article_lead_foreign",
     "article_missing", "also_said", "article_word", "treaty_budapest", "treaty_uncc", "treaty_protocol",
-    "lang_en", "lang_fr", "lang_vi", "lang_ar", "lang_es", "lang_ru", "lang_zh",
+    *(f"lang_{code}" for code in CORE_LANGUAGES),  # a served language's name, in each language
 )
 
 

@@ -10,23 +10,6 @@ from assistant.errors import PromptError
 
 log = logging.getLogger(__name__)
 
-# The model is told the language by name: small models follow "French" better than "fr".
-LANGUAGE_NAMES: dict[str, str] = {
-    "vi": "Vietnamese",
-    "fr": "French",
-    "en": "English",
-    "ar": "Arabic",
-    "es": "Spanish",
-    "ru": "Russian",
-    "zh": "Chinese",
-}
-
-
-def language_name(code: str) -> str:
-    """The English name of an ISO 639-1 code, or the code itself when unknown."""
-    return LANGUAGE_NAMES.get(code, code)
-
-
 class PromptLibrary:
     """Loads prompts/<name>.txt on first use and renders it; every placeholder must be given."""
 
