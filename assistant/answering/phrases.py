@@ -11,6 +11,7 @@ from typing import Any
 from assistant.answering.conflict import Quantity, quantity
 from assistant.errors import PromptError
 from assistant.text.languages import CORE_LANGUAGES
+from assistant.text.render import render, variables
 
 PHRASE_FILE = "extractive_phrases.json"
 QUANTITY_FILE = "quantities.json"
@@ -29,9 +30,9 @@ class Phrases:
     table: dict[str, dict[str, str]]
 
     def get(self, language: str, key: str, **values: object) -> str:
-        """The phrase `key` in `language` (or English), with {placeholders} filled."""
+        """The phrase `key` in `language` (or English), with {placeholders} filled (assistant.text.render)."""
         row = self.table.get(language) or self.table["en"]
-        return row[key].format(**values)
+        return render(row[key], values)
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -53,6 +54,11 @@ def load_phrases(prompts_dir: Path) -> Phrases:
         missing = [key for key in REQUIRED if not isinstance(row, dict) or not isinstance(row.get(key), str)]
         if missing:
             raise PromptError(f"Missing phrases for '{language}' in {path}: {', '.join(missing)}.")
+        for key, phrase in row.items():
+            try:
+                variables(phrase)
+            except (PromptError, TypeError) as exc:  # TypeError: not a string
+                raise PromptError(f"Phrase '{key}' for '{language}' in {path} is malformed: {exc}") from None
     return Phrases(table={lang: dict(row) for lang, row in raw.items()})
 
 
