@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.text.languages import UI_LANGUAGES
 from assistant.text.render import render
 from assistant.types import Answer, Chunk, DocMeta, Turn
 from eval import metrics as m
@@ -63,7 +64,7 @@ def treaty_articles(chunks: Iterable[tuple[Chunk, DocMeta]], treaty_of: Callable
 
 
 def sweep_rows(articles: dict[tuple[str, str], set[str]],
-               languages: Sequence[str] = tuple(QUESTIONS)) -> list[SweepRow]:
+               languages: Sequence[str] = UI_LANGUAGES) -> list[SweepRow]:
     """Every article bare and as a follow-up (after a question on a neighbouring article), per language."""
     rows: list[SweepRow] = []
     for (treaty, source), held in sorted(articles.items()):
