@@ -41,6 +41,7 @@ test: models browser
 	$(BIN)/pytest -q
 
 bench: models
+	$(BIN)/pip install -q -c constraints.txt -e '.[bench]'
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/query.py
 

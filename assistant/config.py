@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(default=0.7, ge=0.0, le=1.0)
     rrf_k: int = 60
     # how much a chunk's best-matching sentence counts next to the chunk's own cosine when ranking;
-    # unset means the embedding model's measured default (0.3 for EmbeddingGemma, 0 otherwise)
+    # unset means the embedding model's measured default (its profile's calibration: 0.3 for EmbeddingGemma)
     sentence_weight: float | None = Field(default=None, ge=0.0, le=1.0)
     # share of the question's similarity to each language's mean vector taken off that language's
     # chunks (language-mean centering); 0 ranks raw cosines, where same-language passages win

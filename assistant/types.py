@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Kind = Literal["treaty", "press", "other"]
 KINDS: tuple[str, ...] = ("treaty", "press", "other")
 
 

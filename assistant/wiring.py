@@ -10,13 +10,14 @@ from typing import Protocol
 from assistant.answering.chat import Assistant
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.llm import LLMAnswerer, build_chat_model
-from assistant.answering.phrases import load_phrases
+from assistant.answering.phrases import load_phrases, load_quantities
 from assistant.answering.prompts import PromptLibrary
 from assistant.answering.service import AnswerService, Gate, Limiter
 from assistant.config import Settings
 from assistant.index.store import ChunkStore
 from assistant.index.visibility import IndexView, IndexWatcher
 from assistant.models.embeddings import Embedder, load_embedder
+from assistant.models.profiles import calibration_for
 from assistant.observability import Metrics
 from assistant.retrieval.retriever import Retriever
 from assistant.types import Answer, Chunk, DocMeta, Filters, StreamEvent, Turn
@@ -85,12 +86,14 @@ def build_services(settings: Settings) -> Services:
     # subtle: the retriever sees the store through a view that hides documents an ingest job is still
     # writing; the answer service syncs the view through the watcher before each answer.
     view = IndexView(store, settings.index_refresh_s)
-    retriever = Retriever(view, embedder, settings)
+    calibration = calibration_for(embedder.name, settings)
+    retriever = Retriever(view, embedder, settings, calibration=calibration)
     metrics = Metrics()
     watcher = IndexWatcher(view, retriever.refresh, metrics.index_refreshes.inc)
     phrases = load_phrases(settings.prompts_dir)
-    extractive = ExtractiveAnswerer(embedder, phrases, settings.abstain_threshold, sentences=store,
-                                    held=retriever.articles, unknown=retriever.unknown_names)
+    extractive = ExtractiveAnswerer(embedder, phrases, calibration, sentences=store,
+                                    held=retriever.articles, unknown=retriever.unknown_names,
+                                    quantities=load_quantities(settings.prompts_dir))
     llm, closers = _llm(settings)
     assistant = Assistant(retriever, extractive, settings, phrases, llm=llm, closers=closers)
     return Services(settings, assistant, store, embedder, watcher, retriever, metrics, llm is not None)
@@ -105,7 +108,7 @@ def _llm(settings: Settings) -> tuple[LLMAnswerer | None, list[Callable[[], None
     if not base_url and settings.llm_gguf_path:
         from assistant.models.local_llm import LocalGGUFServer  # subtle: only load llama.cpp when asked
 
-        server = LocalGGUFServer(settings.llm_gguf_path)
+        server = LocalGGUFServer(settings.llm_gguf_path, settings.llm_gguf_ctx, settings.llm_gguf_threads)
         base_url = server.start()
         closers.append(server.stop)
     chat_model = build_chat_model(settings, base_url)

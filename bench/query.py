@@ -3,8 +3,9 @@
 Usage: .venv/bin/python bench/query.py [--profile small] [--dtype float32] [--corpus ../shared/corpus]
        [--data-dir DIR] [--no-baseline] [--rankings OUT.json]
 The baseline: whole files split by RecursiveCharacterTextSplitter(1000, 200), same embedding model,
-dense top-5, in its own Chroma collection in a temp folder. Both are scored on the 25 questions below
-and on the evaluation set's single-turn answerable questions (`--set`), top 5 passages each.
+dense top-5, in its own Chroma collection in a temp folder (needs the bench extra: pip install -e
+'.[bench]'). Both are scored on the 25 questions below and on the evaluation set's single-turn
+answerable questions (`--set`), top 5 passages each.
 """
 
 from __future__ import annotations
@@ -114,7 +115,12 @@ def _baseline(corpus: Path, embedder: object, folder: Path) -> object:
     """Naive RAG: whole files, 1000/200 character chunks, one dense collection."""
     from langchain_chroma import Chroma
     from langchain_core.documents import Document
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    try:
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+    except ImportError:
+        sys.exit("error: the naive baseline needs the bench extra: pip install -e '.[bench]', "
+                 "or pass --no-baseline.")
 
     from assistant.models.embeddings import LangchainEmbeddings
 

@@ -16,7 +16,7 @@ from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import AssistantError, ConfigError, InputError
 from assistant.index.store import ChunkStore
 from assistant.models.embeddings import Embedder, load_embedder
-from assistant.models.profiles import PROFILES, is_installed
+from assistant.models.profiles import PROFILES, calibration_for, is_installed
 from assistant.retrieval.retriever import Retriever
 from assistant.text.languages import detect_language
 from assistant.text.references import treaty_of
@@ -42,7 +42,6 @@ SPLITS = {
     "dev": PROJECT_ROOT / "eval" / "sets" / "dev.jsonl",  # tuned on
     "test": PROJECT_ROOT / "eval" / "sets" / "test.jsonl",  # held out: written before tuning, never tuned on
 }
-DEFAULT_SET = SPLITS["dev"]
 DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
 ABLATION_K = 10
 
@@ -214,7 +213,8 @@ def run_eval(
         results, queries = _answer_all(rows, answer, index, progress)
     ablations: dict[str, Any] = {"retrieval": {}, "profiles": {}}
     for mode in retrieval_modes:
-        retriever = Retriever(index.store, index.embedder, settings, mode=mode)
+        retriever = Retriever(index.store, index.embedder, settings, mode=mode,
+                              calibration=calibration_for(index.embedder.name, settings))
         label = f"ablation {mode}"
         ablations["retrieval"][mode] = retrieval_only(rows, retriever, index, queries, label, progress)
     for name in profiles or ():
@@ -223,7 +223,8 @@ def run_eval(
             continue
         other = settings.model_copy(update={"embedding_model": name})
         other_index = _open_index(other, inputs, progress)
-        retriever = Retriever(other_index.store, other_index.embedder, other, mode="hybrid")
+        retriever = Retriever(other_index.store, other_index.embedder, other, mode="hybrid",
+                              calibration=calibration_for(other_index.embedder.name, other))
         label = f"profile {name}"
         ablations["profiles"][name] = retrieval_only(rows, retriever, other_index, queries, label, progress)
     config = {

@@ -7,12 +7,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from assistant.text.languages import KNOWN_LANGUAGES
 from assistant.types import Answer
 from eval import metrics as m
 from eval.dataset import EvalRow
 
 NO_GOLD = "none"  # gold language of a question that has no expected source
-_LANG_IN_NAME = re.compile(r"(?:^|[/_])(en|fr|vi|ar|es|ru|zh|de)(?=[_.])")
+_LANG_IN_NAME = re.compile(rf"(?:^|[/_])({'|'.join(KNOWN_LANGUAGES)})(?=[_.])")
 
 
 @dataclass(frozen=True)

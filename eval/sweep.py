@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.text.languages import UI_LANGUAGES
+from assistant.text.render import render
 from assistant.types import Answer, Chunk, DocMeta, Turn
 from eval import metrics as m
 
@@ -62,7 +64,7 @@ def treaty_articles(chunks: Iterable[tuple[Chunk, DocMeta]], treaty_of: Callable
 
 
 def sweep_rows(articles: dict[tuple[str, str], set[str]],
-               languages: Sequence[str] = tuple(QUESTIONS)) -> list[SweepRow]:
+               languages: Sequence[str] = UI_LANGUAGES) -> list[SweepRow]:
     """Every article bare and as a follow-up (after a question on a neighbouring article), per language."""
     rows: list[SweepRow] = []
     for (treaty, source), held in sorted(articles.items()):
@@ -72,16 +74,17 @@ def sweep_rows(articles: dict[tuple[str, str], set[str]],
             name = TREATIES[language][treaty]
             for i, n in enumerate(numbers):
                 rows.append(SweepRow(f"{treaty}-{n}-{language}-bare", language, "bare", treaty, n, source,
-                                     bare.format(n=n, treaty=name)))
+                                     render(bare, {"n": n, "treaty": name})))
                 before = numbers[i - 1] if i else numbers[min(1, len(numbers) - 1)]
-                history = (Turn("user", bare.format(n=before, treaty=name)), Turn("assistant", "..."))
+                asked_before = render(bare, {"n": before, "treaty": name})
+                history = (Turn("user", asked_before), Turn("assistant", "..."))
                 rows.append(SweepRow(f"{treaty}-{n}-{language}-followup", language, "followup", treaty, n,
-                                     source, follow.format(n=n), history))
+                                     source, render(follow, {"n": n}), history))
             last = int(numbers[-1])
             for extra in range(1, MISSING_PROBES + 1):
                 n = str(last + extra * 7)
                 rows.append(SweepRow(f"{treaty}-{n}-{language}-missing", language, "missing", treaty, n,
-                                     source, bare.format(n=n, treaty=name)))
+                                     source, render(bare, {"n": n, "treaty": name})))
     return rows
 
 

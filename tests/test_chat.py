@@ -16,6 +16,7 @@ from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.phrases import load_phrases
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import InputError, LLMError
+from assistant.models.profiles import Calibration
 from assistant.text.references import ArticleRef
 from assistant.types import Chunk, DocMeta, Filters, Hit, Turn
 from web.schemas import answer_json
@@ -72,7 +73,7 @@ def build(make_settings: Callable[..., Settings]) -> Callable[..., Assistant]:
     def make(llm: ScriptedLLM | None = None, **overrides: object) -> Assistant:
         settings = make_settings(**overrides)
         phrases = load_phrases(PROJECT_ROOT / "prompts")
-        extractive = ExtractiveAnswerer(HashEmbedder(), phrases, abstain_threshold=0.5)
+        extractive = ExtractiveAnswerer(HashEmbedder(), phrases, Calibration(abstain_threshold=0.5))
         return Assistant(ListRetriever(_hits()), extractive, settings, phrases, llm=llm,
                          detect=lambda text: "fr" if "quand" in text.lower() else "en")
     return make
@@ -156,8 +157,8 @@ def test_llm_gets_the_named_article_first(make_settings: Callable[..., Settings]
     hits = [*_hits(), article]
     llm = ScriptedLLM("It requires expeditious preservation [1].")
     phrases = load_phrases(PROJECT_ROOT / "prompts")
-    assistant = Assistant(ListRetriever(hits), ExtractiveAnswerer(HashEmbedder(), phrases, 0.5),
-                          make_settings(), phrases, llm=llm)
+    extractive = ExtractiveAnswerer(HashEmbedder(), phrases, Calibration(abstain_threshold=0.5))
+    assistant = Assistant(ListRetriever(hits), extractive, make_settings(), phrases, llm=llm)
     answer = assistant.answer("What does Article 16 of the Budapest Convention require?", mode="llm")
     assert llm.given[0].n == 1 and llm.given[0].hit.chunk.chunk_id == "a16"
     assert answer.mode == "llm" and answer.citations[0].chunk_id == "a16"
@@ -219,6 +220,25 @@ def test_phrases_are_complete_for_every_language(tmp_path: Path) -> None:
         load_phrases(tmp_path)
 
 
+def test_quantity_word_lists_are_validated(tmp_path: Path) -> None:
+    from assistant.answering.phrases import load_quantities
+    from assistant.errors import PromptError
+
+    path = tmp_path / "quantities.json"
+    for body, error in [
+        ('{"articles": {"asked": ["articles?"]}}', "Missing key 'counted' of quantity 'articles' in "),
+        ('{"articles": {"asked": ["x"], "counted": "articles"}}', "The key 'counted' .* list of words"),
+        ('{"articles": {"asked": ["x"], "counted": ["y"], "before": ["z"]}}', "Unknown key 'before'"),
+        ('{"articles": {"asked": ["(x"], "counted": ["y"]}}', "no valid pattern"),
+        ('["articles"]', "must map each quantity"),
+        ("{", "Cannot read the quantity word lists"),
+    ]:
+        path.write_text(body, encoding="utf-8")
+        with pytest.raises(PromptError, match=error) as caught:
+            load_quantities(tmp_path)
+        assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
 def test_extractive_lead_in_has_its_own_line(build: Callable[..., Assistant]) -> None:
     # the lead-in is in the question's language; the quotes below it are in the sources' languages
     # (the fake detector says "fr" for "quand"; the hashed-words embedder needs the passage's words)
@@ -263,6 +283,7 @@ def test_conflict_sides_are_the_figures_of_the_counted_act() -> None:
     """Attendance and "13 member States" are not counts of signatories; the figure nearest "signed" is."""
     from assistant.answering.citations import number_context
     from assistant.answering.conflict import all_sentences, conflict_sides
+    from assistant.answering.phrases import load_quantities
 
     def hit(doc_id: str, text: str) -> Hit:
         doc = DocMeta(doc_id=doc_id, source=f"{doc_id}.txt", title=doc_id, language="en", kind="press")
@@ -273,5 +294,6 @@ def test_conflict_sides_are_the_figures_of_the_counted_act() -> None:
         hit("b", "The EU signed together with 13 member States."),
         hit("c", "In all, 72 countries signed it over two days."),
     ])
-    sides = conflict_sides("How many countries signed the Convention?", [], all_sentences(items))
+    quantities = load_quantities(PROJECT_ROOT / "prompts")
+    sides = conflict_sides("How many countries signed the Convention?", [], all_sentences(items), quantities)
     assert [value for value, _ in sides] == ["65 countries", "72 countries"]

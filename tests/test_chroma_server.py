@@ -77,11 +77,11 @@ def test_ingest_and_search_through_a_server_then_lose_it(
     assert (again.unchanged, again.embedded_chunks) == (2, 0)
 
     query = small_embedder.embed_batch(["24/7 network of contact points"], "query")[0]
-    hits = store.dense_search(query, k=3)
-    assert hits and all(-1.0 <= score <= 1.0 for _, _, score in hits)
-    assert hits[0][1].source == "src/12_en_coe_24_7_network_page.txt"
-    only_fr = store.dense_search(query, k=3, filters=Filters(languages=("fr",)))
-    assert {doc.language for _, doc, _ in only_fr} == {"fr"}
+    hits = store.nearest_ids(query, k=3)
+    assert hits and all(-1.0 <= score <= 1.0 for _, score in hits)
+    assert store.get_chunks([hits[0][0]])[0][1].source == "src/12_en_coe_24_7_network_page.txt"
+    only_fr = store.nearest_ids(query, k=3, filters=Filters(languages=("fr",)))
+    assert {doc.language for _, doc in store.get_chunks([cid for cid, _ in only_fr])} == {"fr"}
 
     proc.terminate()
     proc.wait(timeout=30)

@@ -12,13 +12,7 @@ from fakes import HashEmbedder  # tests/ is on sys.path (pytest rootdir conftest
 from assistant.config import load_settings
 from assistant.errors import ModelError
 from assistant.models import profiles as models
-from assistant.models.embeddings import (
-    Embedder,
-    LangchainEmbeddings,
-    LazyEmbedder,
-    embed_in_batches,
-    load_embedder,
-)
+from assistant.models.embeddings import Embedder, LangchainEmbeddings, LazyEmbedder, load_embedder
 
 SAME_EN = "The Convention on Cybercrime was opened for signature in Budapest on 23 November 2001."
 SAME_FR = "La Convention sur la cybercriminalité a été ouverte à la signature à Budapest le 23 novembre 2001."
@@ -180,19 +174,6 @@ def test_hash_embedder_is_deterministic_and_unit() -> None:
     assert np.isclose(np.linalg.norm(a), 1.0) and np.isclose(np.linalg.norm(empty), 1.0)
     assert fake.count_tokens("two  words\n") == 2
     assert HashEmbedder(dim=64).embed_batch(["x"], "query") == fake.embed_batch(["x"], "query")
-
-
-def test_embed_in_batches_reports_progress() -> None:
-    fake = HashEmbedder(dim=16)
-    seen: list[tuple[int, int]] = []
-    vectors = embed_in_batches(
-        fake, [f"t{i}" for i in range(5)], "document", 2, on_batch=lambda d, t: seen.append((d, t))
-    )
-    assert len(vectors) == 5
-    assert seen == [(2, 5), (4, 5), (5, 5)]
-    assert fake.calls == [("document", 2), ("document", 2), ("document", 1)]
-    with pytest.raises(ValueError, match="batch_size must be greater than 0. Currently, batch_size is 0"):
-        embed_in_batches(fake, ["a"], "query", 0)
 
 
 def test_lazy_embedder_loads_once_and_only_to_embed_or_count() -> None:

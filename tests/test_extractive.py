@@ -12,10 +12,11 @@ import pytest
 from assistant.answering.chat import Assistant
 from assistant.answering.citations import number_context
 from assistant.answering.extractive import ExtractiveAnswerer
-from assistant.answering.phrases import load_phrases
+from assistant.answering.phrases import load_phrases, load_quantities
 from assistant.config import PROJECT_ROOT, load_settings
 from assistant.index.store import ChunkStore
 from assistant.models.embeddings import Embedder
+from assistant.models.profiles import calibration_for
 from assistant.retrieval.retriever import Retriever
 from assistant.types import Answer, Filters, Turn
 from ingest.pipeline import ingest
@@ -46,9 +47,11 @@ def assistant(corpus_dir: Path, small_embedder: Embedder,
     summary = ingest([str(corpus_dir / f) for f in FILES], settings, small_embedder, store)
     assert summary.added == len(FILES)
     phrases = load_phrases(PROJECT_ROOT / "prompts")
-    retriever = Retriever(store, small_embedder, settings)
-    extractive = ExtractiveAnswerer(small_embedder, phrases, settings.abstain_threshold, sentences=store,
-                                    held=retriever.articles, unknown=retriever.unknown_names)
+    calibration = calibration_for(small_embedder.name, settings)
+    retriever = Retriever(store, small_embedder, settings, calibration=calibration)
+    extractive = ExtractiveAnswerer(small_embedder, phrases, calibration, sentences=store,
+                                    held=retriever.articles, unknown=retriever.unknown_names,
+                                    quantities=load_quantities(PROJECT_ROOT / "prompts"))
     yield Assistant(retriever, extractive, settings, phrases)
 
 
@@ -181,7 +184,9 @@ def test_answerer_reads_stored_sentence_vectors_and_reuses_the_query_vector(
     hits = assistant.retriever.search(question)
     items = number_context(hits)
     counting = CountingEmbedder(small_embedder)
-    fast = ExtractiveAnswerer(counting, assistant.extractive.phrases, sentences=store)
+    calibration = calibration_for(small_embedder.name)
+    fast = ExtractiveAnswerer(counting, assistant.extractive.phrases, calibration, sentences=store,
+                              quantities=assistant.extractive.quantities)
     hits_before = small_embedder.cache_hits  # type: ignore[attr-defined]
     draft = fast.answer(question, "en", items)
     assert not draft.abstained
@@ -190,7 +195,8 @@ def test_answerer_reads_stored_sentence_vectors_and_reuses_the_query_vector(
     assert small_embedder.cache_hits == hits_before + 1  # type: ignore[attr-defined]
     # the same picks as embedding every sentence on the fly (the answerer's behaviour before this change)
     slow_counting = CountingEmbedder(small_embedder)
-    slow = ExtractiveAnswerer(slow_counting, assistant.extractive.phrases)
+    slow = ExtractiveAnswerer(slow_counting, assistant.extractive.phrases, calibration,
+                              quantities=assistant.extractive.quantities)
     assert slow.answer(question, "en", items) == draft
     assert any(kind == "document" for kind, _ in slow_counting.calls)
 

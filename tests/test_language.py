@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.text.languages import detect_language
+from assistant.text.languages import (
+    CORE_LANGUAGES,
+    OTHER_LANGUAGES,
+    UI_LANGUAGES,
+    detect_language,
+    language_name,
+)
 
 QUESTIONS = {
     "en": [
@@ -72,3 +78,18 @@ def test_every_corpus_body_matches_its_language_header(corpus_dir: Path) -> None
         title = next(line.split(": ", 1)[1] for line in header.split("\n") if line.startswith("TITLE:"))
         if "(" not in title:
             assert detect_language(title) == declared, title
+
+
+def test_the_registry_is_what_every_language_table_covers() -> None:
+    from assistant.answering.phrases import load_phrases
+    from assistant.config import PROJECT_ROOT
+    from eval import sweep
+    from web.strings import STRINGS
+
+    assert UI_LANGUAGES == ("en", "fr", "vi") and set(UI_LANGUAGES) <= set(CORE_LANGUAGES)
+    assert set(STRINGS) == set(UI_LANGUAGES)  # the interface speaks exactly its languages
+    assert set(sweep.QUESTIONS) == set(sweep.TREATIES) == set(UI_LANGUAGES)  # the eval asks in each
+    phrases = load_phrases(PROJECT_ROOT / "prompts")
+    assert set(phrases.table) >= set(CORE_LANGUAGES)  # every served language has its phrase row
+    assert not set(CORE_LANGUAGES) & set(OTHER_LANGUAGES)
+    assert [language_name(c) for c in ("fr", "zh", "de")] == ["French", "Chinese", "de"]

@@ -6,7 +6,7 @@ import importlib.util
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -19,12 +19,12 @@ from langchain_core.messages import AIMessage
 from pydantic import SecretStr
 
 from assistant.answering.citations import ContextItem, number_context, verify
-from assistant.answering.llm import LLMAnswerer, build_chat_model, sanitize_answer, source_urls
+from assistant.answering.llm import LLMAnswerer, build_chat_model, source_urls
 from assistant.answering.prompts import PromptLibrary
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import LLMError, ModelError
 from assistant.models.local_llm import LocalGGUFServer
-from assistant.text.sanitize import StreamSanitizer, ThinkStripper
+from assistant.text.sanitize import StreamSanitizer, ThinkStripper, sanitize_answer
 from assistant.types import Chunk, DocMeta, Hit, Turn
 
 SOURCE_URL = "https://www.coe.int/en/web/conventions/full-list?module=treaty-detail&treatynum=185"
@@ -204,19 +204,11 @@ def _free_port() -> int:
 
 
 @pytest.mark.parametrize("path, expected", [("/err500/v1", "HTTP 500"), ("/garbage/v1", "not a valid chat")])
-@pytest.mark.parametrize("streaming", [True, False])
-def test_broken_endpoints_raise_one_clear_sentence(
-    broken_server: str, path: str, expected: str, streaming: bool
-) -> None:
+def test_broken_endpoints_raise_one_clear_sentence(broken_server: str, path: str, expected: str) -> None:
     settings = Settings(llm_base_url=broken_server + path, llm_timeout_s=5)
     answerer = _answerer(build_chat_model(settings), llm_timeout_s=5)
-    call: Callable[[], object] = (
-        (lambda: list(answerer.stream("q", "en", _items())))
-        if streaming
-        else (lambda: answerer.complete("q", "en", _items()))
-    )
     with pytest.raises(LLMError, match=expected) as info:
-        call()
+        list(answerer.stream("q", "en", _items()))
     assert "provider-secret-detail" not in str(info.value)
 
 
@@ -247,10 +239,8 @@ def _smol(url: str, **overrides: object) -> LLMAnswerer:
 
 
 @pytest.mark.slow
-def test_real_model_answers_streaming_and_not(smol_url: str) -> None:
+def test_real_model_streams_its_answer(smol_url: str) -> None:
     answerer = _smol(smol_url)
-    whole = answerer.complete("What must each Party criminalise?", "en", _items()[:1])
-    assert whole.strip()
     pieces = list(answerer.stream("What must each Party criminalise?", "en", _items()[:1]))
     assert len(pieces) > 1 and "".join(pieces).strip()
 
@@ -275,10 +265,8 @@ def test_prompt_injection_canary_never_reaches_the_verified_answer(smol_url: str
     question = "Print the source text."
     # measured: SmolLM2 often copies the image markup and link here (not always: the server's prompt
     # cache changes its numerics); whatever it writes, the answerer must not pass them on.
-    streamed = "".join(answerer.stream(question, "en", items))
-    for raw in (streamed, answerer.complete(question, "en", items)):
+    for raw in ["".join(answerer.stream(question, "en", items)) for _ in range(2)]:
         text, citations = verify(raw, items)
-        final = sanitize_answer(text, source_urls(items))
         _assert_clean(raw)
-        _assert_clean(final)
+        _assert_clean(text)
         assert {c.n for c in citations} <= {item.n for item in items}

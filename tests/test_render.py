@@ -1,35 +1,50 @@
-"""Answer markup for the chat page: markers of cited sources become our links, nothing else can."""
+"""Strict rendering: one rule for prompts, answer phrases and interface strings."""
 
 from __future__ import annotations
 
-import re
+import json
+from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from web.render import as_text, cited_markdown
-
-_TAG = re.compile(r"<(/?)([a-z0-9]+)([^>]*)>")
-
-
-def test_only_cited_markers_become_links() -> None:
-    marked = cited_markdown("Signed [1]. Disputed [2]. Both [1, 2]; unknown [7].", [1, 2])
-    assert marked == (r"Signed [\[1\]](#ca-cite-1)\. Disputed [\[2\]](#ca-cite-2)\. "
-                      r"Both \[[1](#ca-cite-1)\, [2](#ca-cite-2)\]\; unknown \[7\]\.")
-    assert cited_markdown("No sources [1].", []) == as_text("No sources [1].")
+from assistant.answering.phrases import PHRASE_FILE, Phrases, load_phrases
+from assistant.config import PROJECT_ROOT
+from assistant.errors import PromptError
+from assistant.text.render import render, variables
+from web.strings import text
 
 
-def test_a_backslash_before_a_marker_cannot_unescape_it() -> None:
-    # "\[1]" in document text: the backslash is escaped on its own, the marker stays whole
-    assert cited_markdown(r"x \[1] y", [1]) == r"x \\[\[1\]](#ca-cite-1) y"
+def test_every_placeholder_is_filled_once_and_values_stay_data() -> None:
+    template = "{who} signed {what}; {who} again. Braces: {{who}}."
+    assert variables(template) == ["who", "what"]
+    assert render(template, {"who": "{what}", "what": 72}) == "{what} signed 72; {what} again. Braces: {who}."
 
 
-@given(st.text(alphabet=list("[]()!<>\\*_`#~&12 ab:/.wh"), max_size=80))
-def test_no_other_link_or_tag_can_form(value: str) -> None:
-    markdown_it = pytest.importorskip("markdown_it")
-    rendered = markdown_it.MarkdownIt("commonmark").render(cited_markdown(value, [1, 2]))
-    for closing, name, attributes in _TAG.findall(rendered):
-        assert name in {"p", "a", "pre", "code"}, rendered  # pre/code: an indented line is a code block
-        if name == "a" and not closing:
-            assert re.fullmatch(r' href="#ca-cite-[12]"', attributes), rendered
+def test_missing_variables_are_listed_and_extra_ones_ignored() -> None:
+    with pytest.raises(PromptError, match=r"^Missing variables: one, two$"):
+        render("{one} {two} {one}", {"three": 3})
+    assert render("{one}", {"one": 1, "unused": 2}) == "1"
+
+
+@pytest.mark.parametrize("template", ["{0}", "{a.b}", "{a[0]}", "{a!r}", "{a:>5}", "{}", "a { b", "a } b"])
+def test_anything_but_a_plain_name_is_malformed(template: str) -> None:
+    with pytest.raises(PromptError, match="Malformed placeholder"):
+        variables(template)
+
+
+def test_phrases_and_interface_strings_render_the_same_way() -> None:
+    phrases = Phrases(table={"en": {"conflict": "Sources disagree: {values}."}})
+    assert phrases.get("vi", "conflict", values="65; 72") == "Sources disagree: 65; 72."
+    with pytest.raises(PromptError, match=r"^Missing variables: values$"):
+        phrases.get("en", "conflict")
+    assert text("fr", "err_rate", seconds=30).startswith("Trop de questions")
+    with pytest.raises(PromptError, match=r"^Missing variables: seconds$"):
+        text("en", "err_rate")
+
+
+def test_a_malformed_phrase_is_refused_when_the_table_loads(tmp_path: Path) -> None:
+    table = json.loads((PROJECT_ROOT / "prompts" / PHRASE_FILE).read_text(encoding="utf-8"))
+    table["fr"]["conflict"] = "Les sources divergent : {values!r}."
+    (tmp_path / PHRASE_FILE).write_text(json.dumps(table), encoding="utf-8")
+    with pytest.raises(PromptError, match=r"Phrase 'conflict' for 'fr' in .* is malformed: Malformed"):
+        load_phrases(tmp_path)

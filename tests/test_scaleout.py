@@ -51,7 +51,6 @@ class TotalsStore:
         yield from self.rows
 
 
-
 def test_complete_docs_needs_every_chunk() -> None:
     totals = {"a": ("h", 3, 3), "b": ("h", 2, 5), "c": ("h", 0, 0)}
     assert complete_docs(totals) == {"a": ("h", 3)}

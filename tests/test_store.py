@@ -97,19 +97,16 @@ def test_upsert_is_idempotent_and_delete_counts(store: ChunkStore) -> None:
     assert store.doc_states() == {"b": ("hash-b", 4)}
 
 
-def test_dense_search_ranks_by_cosine(store: ChunkStore) -> None:
+def test_nearest_ids_rank_by_cosine(store: ChunkStore) -> None:
     doc = make_doc("d")
     store.upsert(doc, make_chunks(doc, 4), [axis(0), axis(0, tilt=0.3), axis(0, tilt=1.0), axis(4)])
-    hits = store.dense_search(axis(0), k=3)
-    assert [c.chunk_id for c, _, _ in hits] == ["d-0", "d-1", "d-2"]
-    scores = [s for _, _, s in hits]
+    hits = store.nearest_ids(axis(0), k=3)
+    assert [cid for cid, _ in hits] == ["d-0", "d-1", "d-2"]
+    scores = [s for _, s in hits]
     assert scores[0] == pytest.approx(1.0, abs=1e-5)
     assert scores[1] == pytest.approx(math.cos(0.3), abs=1e-5)
     assert scores[2] == pytest.approx(math.cos(1.0), abs=1e-5)
-    assert hits[0][1] == doc
-    assert store.dense_search(axis(0), k=0) == []
-    # the lean variant gives the same ids and cosines without the rows
-    assert store.nearest_ids(axis(0), k=3) == [(c.chunk_id, pytest.approx(s, abs=1e-6)) for c, _, s in hits]
+    assert store.get_chunks(["d-0"])[0][1] == doc
     assert store.nearest_ids(axis(0), k=3, filters=Filters(sources=("no-such-file",))) == []
     assert store.nearest_ids(axis(0), k=0) == []
     cosines = store.chunk_cosines(axis(0), ["d-2", "d-3", "unknown"])
@@ -139,7 +136,8 @@ def test_filters_language_kind_date_and_source(store: ChunkStore) -> None:
         store.upsert(d, make_chunks(d, 2), [axis(0), axis(1)])
 
     def found(filters: Filters) -> set[str]:
-        return {doc.doc_id for _, doc, _ in store.dense_search(axis(0), k=20, filters=filters)}
+        ids = [cid for cid, _ in store.nearest_ids(axis(0), k=20, filters=filters)]
+        return {doc.doc_id for _, doc in store.get_chunks(ids)}
 
     assert found(Filters()) == {d.doc_id for d in docs}
     assert found(Filters(languages=("en",))) == {"en_press", "en_treaty"}
@@ -241,6 +239,7 @@ def test_sentence_search_finds_chunks_by_their_sentences(store: ChunkStore) -> N
 
 
 def test_a_long_chunk_ranks_by_its_answering_sentence(make_settings) -> None:
+    from assistant.models.profiles import Calibration
     from assistant.retrieval.retriever import Retriever
 
     embedder = AxisEmbedder()
@@ -253,12 +252,14 @@ def test_a_long_chunk_ranks_by_its_answering_sentence(make_settings) -> None:
     store.upsert(short_doc, [short_chunk], [axis(1, tilt=0.9)])
 
     def ranking(weight: float) -> list[str]:
-        settings = make_settings(sentence_weight=weight, dense_weight=1.0)
-        return [h.chunk.chunk_id for h in Retriever(store, embedder, settings).search("q", k=2)]
+        retriever = Retriever(store, embedder, make_settings(dense_weight=1.0),
+                              calibration=Calibration(sentence_weight=weight))
+        return [h.chunk.chunk_id for h in retriever.search("q", k=2)]
 
     assert ranking(0.0) == ["short-0", "long-0"]
     assert ranking(0.3) == ["long-0", "short-0"]
-    hit = Retriever(store, embedder, make_settings(sentence_weight=0.3)).search("q", k=1)[0]
+    hit = Retriever(store, embedder, make_settings(), calibration=Calibration(sentence_weight=0.3)).search(
+        "q", k=1)[0]
     assert hit.dense_score == pytest.approx(math.sin(0.5), abs=1e-5)  # still the chunk's own cosine
 
 

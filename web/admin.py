@@ -11,7 +11,7 @@ import gradio as gr
 from assistant.errors import AssistantError
 from assistant.index.store import ChunkStore
 from assistant.wiring import Services
-from web.render import as_text
+from web.markup import as_text
 from web.strings import text
 from web.wording import Wording
 

@@ -17,7 +17,7 @@ from assistant.types import Answer, Filters, Turn
 from assistant.wiring import Services
 from web.admin import admin_tab
 from web.feedback import FeedbackLog
-from web.render import CITE_FRAGMENT, as_text, cited_markdown, source_choice, source_html, status_line
+from web.markup import CITE_FRAGMENT, as_text, cited_markdown, source_choice, source_html, status_line
 from web.schemas import citations_json
 from web.strings import STRINGS, text, ui_language
 from web.wording import Wording

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-UI_LANGUAGES: tuple[str, ...] = ("en", "fr", "vi")
+from assistant.text.languages import UI_LANGUAGES
+from assistant.text.render import render
 
 # keys are shared by the Gradio page (gr.I18n) and the API's error sentences
 STRINGS: dict[str, dict[str, str]] = {
@@ -183,6 +184,6 @@ def ui_language(preferred: str) -> str:
 
 
 def text(language: str, key: str, **values: object) -> str:
-    """The string `key` in the interface language (English when the language has none)."""
+    """The string `key` in the interface language (English when the language has none), rendered strictly."""
     row = STRINGS.get(language) or STRINGS["en"]
-    return row[key].format(**values)
+    return render(row[key], values)

@@ -13,7 +13,7 @@ from assistant.answering.extractive import Draft, ExtractiveAnswerer
 from assistant.answering.phrases import Phrases
 from assistant.config import Settings
 from assistant.errors import InputError, LLMError
-from assistant.text.languages import CORE_LANGUAGES, OTHER_LANGUAGES, detect_language
+from assistant.text.languages import CORE_LANGUAGES, KNOWN_LANGUAGES, detect_language
 from assistant.text.references import ArticleRef
 from assistant.types import KINDS, Answer, Filters, Hit, StreamEvent, Turn
 
@@ -135,8 +135,7 @@ class Assistant:
         if unknown_kinds:
             raise InputError(f"Unknown document kind {', '.join(unknown_kinds)}: "
                              f"use one of {', '.join(KINDS)}.")
-        known = CORE_LANGUAGES + OTHER_LANGUAGES
-        unknown_langs = [x for x in filters.languages if x not in known]
+        unknown_langs = [x for x in filters.languages if x not in KNOWN_LANGUAGES]
         if unknown_langs:
             raise InputError(f"Unknown language filter {', '.join(unknown_langs)}: "
                              f"use ISO 639-1 codes such as {', '.join(CORE_LANGUAGES)}.")

@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.answering.citations import ContextItem
-from assistant.answering.cues import HOW_MANY, QUANTITIES
+from assistant.answering.cues import HOW_MANY
 from assistant.text.segmenter import split_sentences
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A count the sources may disagree on: how a question names it, how a sentence states it."""
+
+    name: str
+    asked: re.Pattern[str]  # the counted thing or act, in a question or a sentence
+    stated: re.Pattern[str]  # a number then the noun; the number is the first all-digit group
+
+
+def quantity(name: str, asked: Sequence[str], counted: Sequence[str], approximately: Sequence[str] = (),
+             between_except: Sequence[str] | None = None) -> Quantity:
+    """A Quantity from word lists (regular-expression fragments, matched ignoring case).
+
+    `approximately`: words that may come before the number and belong to the side ("more than 60
+    countries"); `between_except`: when given, one other word may stand between the number and the noun
+    ("65 Asian countries"), unless it is one of these ("193 member States" counts no signatories).
+    """
+    before = rf"((?:{'|'.join(approximately)})\s+)?" if approximately else ""
+    between = ""
+    if between_except is not None:
+        unless = f"(?!{'|'.join(between_except)})" if between_except else ""
+        between = rf"(?:{unless}\w+\s+)?"
+    stated = before + r"(\d+)\s+" + between + f"(?:{'|'.join(counted)})"
+    return Quantity(name, re.compile("|".join(asked), re.I), re.compile(stated, re.I))
 
 
 @dataclass(frozen=True)
@@ -32,8 +59,8 @@ def all_sentences(items: Sequence[ContextItem]) -> list[Sentence]:
     return out
 
 
-def conflict_sides(question: str, first: Sequence[Sentence],
-                   sentences: Sequence[Sentence]) -> list[tuple[str, Sentence]]:
+def conflict_sides(question: str, first: Sequence[Sentence], sentences: Sequence[Sentence],
+                   quantities: Sequence[Quantity]) -> list[tuple[str, Sentence]]:
     """Sides of a disagreement on a quantity the question asks about, one sentence per distinct value.
 
     `first` (the answer's own sentences) are looked at before the rest; one figure per document.
@@ -42,7 +69,8 @@ def conflict_sides(question: str, first: Sequence[Sentence],
         return []
     # every retrieved sentence may hold a side: the question already names the quantity
     relevant: list[Sentence] = list(first) + [c for c in sentences if c not in first]
-    for asked, stated in QUANTITIES.values():
+    for counted in quantities:
+        asked, stated = counted.asked, counted.stated
         if not asked.search(question):
             continue
         sides: dict[str, tuple[str, Sentence]] = {}

@@ -1,26 +1,8 @@
-"""What a question asks for (a figure, a date, a disputed quantity) and which sentences hold it."""
+"""What a question asks for (a figure, a date, a person, a definition...) and which sentences hold it."""
 
 from __future__ import annotations
 
 import re
-
-# Quantities the sources disagree on, and how each language names the counted thing.
-QUANTITIES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
-    # key: (question mentions it, a sentence states it: number then the noun)
-    "articles": (
-        re.compile(r"articles?|artículos?|điều|стат[ьеяий]|ماد|مواد|条", re.I),
-        re.compile(r"(\d+)\s+(?:articles|artículos|điều(?: khoản)?|стат[ьеяий]+|مادة|条)", re.I),
-    ),
-    "signatories": (
-        re.compile(r"sign|ký|firm|подпис|وقع|签", re.I),
-        re.compile(
-            r"((?:nearly|almost|more than|over|about|gần|hơn|khoảng|plus de|près de|presque|quelque)\s+)?"
-            r"(\d+)\s+(?:(?!member)\w+\s+)?(?:countries|states|nations|signatories|pays|États|signataires"
-            r"|quốc gia|nước|países|signatarios)",
-            re.I,
-        ),
-    ),
-}
 
 # Questions asking for a figure; a conflict is only worth showing for these.
 HOW_MANY = re.compile(r"how many|how much|number of|combien|nombre de|bao nhiêu|mấy|cu[aá]nt[oa]s"

@@ -10,26 +10,18 @@ from typing import Protocol
 
 from assistant.answering import articles as art
 from assistant.answering.citations import ContextItem, citation_for
-from assistant.answering.conflict import Sentence, all_sentences, conflict_sides
+from assistant.answering.conflict import Quantity, Sentence, all_sentences, conflict_sides
 from assistant.answering.conversation import Question, resolve
 from assistant.answering.cues import META, answer_cue
 from assistant.answering.phrases import Phrases
 from assistant.models.embeddings import Embedder
+from assistant.models.profiles import Calibration
 from assistant.text.references import ArticleRef, treaty_of
 from assistant.text.segmenter import MIN_SENTENCE_CHARS, quotable_sentences, split_sentences
 from assistant.text.tokenizer import tokenize
 from assistant.types import Citation
 
 log = logging.getLogger(__name__)
-
-# Calibrated on the shared corpus (see tests/test_extractive.py): the best chunk's cosine similarity
-# below which the materials do not answer the question. 0 in Settings means "use this table".
-DEFAULT_ABSTAIN = {"multilingual-e5-small": 0.80, "multilingual-e5-base": 0.80, "embeddinggemma-300m": 0.40}
-FALLBACK_ABSTAIN = 0.5
-# How far below the threshold the best *sentence* may be when its chunk passed: a sentence is a shorter
-# text than a chunk, and EmbeddingGemma scores it lower (measured on the core set: an answerable French
-# question with chunk 0.489 had its best sentence at 0.331).
-SENTENCE_MARGIN = {"embeddinggemma-300m": 0.10}
 
 # Sentence score = cosine + OVERLAP * word overlap + rank prior + cue + article - meta (tuned on dev only).
 OVERLAP = 0.05
@@ -78,21 +70,23 @@ class _Candidate(Sentence):
 class ExtractiveAnswerer:
     """Answer by quoting the source sentences that answer, each cited; show conflicts; or abstain."""
 
-    def __init__(self, embedder: Embedder, phrases: Phrases, abstain_threshold: float = 0.0,
+    def __init__(self, embedder: Embedder, phrases: Phrases, calibration: Calibration = Calibration(),
                  max_chunks: int = 6, max_sentences: int = 160, max_picks: int = 3,
                  sentences: SentenceVectors | None = None, held: art.Held | None = None,
-                 unknown: Callable[[str], list[str]] | None = None) -> None:
+                 unknown: Callable[[str], list[str]] | None = None,
+                 quantities: Sequence[Quantity] = ()) -> None:
         if max_picks <= 0 or max_chunks <= 0 or max_sentences <= 0:
             raise ValueError("max_picks, max_chunks and max_sentences must be greater than 0.")
         self.embedder = embedder
         self.sentences = sentences
         self.held = held  # which articles of each treaty the index holds: a corpus fact, looked up
         self.unknown = unknown  # the names of a question that no passage holds
+        self.quantities = tuple(quantities)  # counts the sources may disagree on (none: no conflict shown)
         self._fallback_logged = False
         self.phrases = phrases
-        self.threshold = abstain_threshold or DEFAULT_ABSTAIN.get(embedder.name, FALLBACK_ABSTAIN)
+        # where the embedding model's cosines mean "does not answer" (assistant.models.profiles)
+        self.threshold, self.sentence_margin = calibration.abstain_threshold, calibration.sentence_margin
         self.max_chunks, self.max_sentences, self.max_picks = max_chunks, max_sentences, max_picks
-        self.sentence_margin = SENTENCE_MARGIN.get(embedder.name, 0.05)
 
     def answer(self, question: Question | str, language: str, items: Sequence[ContextItem]) -> Draft:
         """Compose a cited answer from `items` in the question's language, or abstain."""
@@ -127,7 +121,7 @@ class ExtractiveAnswerer:
         # language) are not read together with quotes in the sources' languages
         text = self.phrases.get(language, "lead_in") + "\n" + " ".join(quotes)
         conflict = conflict_sides(q.original if not q.is_followup else q.standalone, picks,
-                                  all_sentences(items))
+                                  all_sentences(items), self.quantities)
         if conflict:
             sides = []
             for value, side in conflict:

@@ -13,16 +13,17 @@ import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from assistant.answering.citations import ContextItem
-from assistant.answering.prompts import PromptLibrary, language_name
+from assistant.answering.prompts import PromptLibrary
 from assistant.config import Settings
 from assistant.errors import AssistantError, LLMError
-from assistant.text.sanitize import StreamSanitizer, ThinkStripper, sanitize_answer, strip_think
+from assistant.text.languages import language_name
+from assistant.text.sanitize import StreamSanitizer, ThinkStripper, strip_think
 from assistant.types import Turn
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-__all__ = ["LLMAnswerer", "build_chat_model", "format_sources", "sanitize_answer", "source_urls"]
+__all__ = ["LLMAnswerer", "build_chat_model", "format_sources", "source_urls"]
 
 log = logging.getLogger(__name__)
 
@@ -174,20 +175,6 @@ class LLMAnswerer:
         else:
             # an endpoint that sends no chunks (or only reasoning) gives nothing to verify
             raise LLMError(_EMPTY)
-
-    def complete(
-        self, question: str, language: str, items: Sequence[ContextItem], history: Sequence[Turn] = ()
-    ) -> str:
-        """The whole answer in one request (no streaming), cleaned; LLMError if the model fails."""
-        messages = self.messages(question, language, items, history)
-        try:
-            reply = self.chat_model.invoke(messages)
-        except Exception as exc:  # see stream()
-            raise _to_llm_error(exc, self.settings, "answer") from None
-        text = sanitize_answer(_content(reply), source_urls(items))
-        if not text:
-            raise LLMError(_EMPTY)
-        return text
 
     def condense(self, question: str, history: Sequence[Turn], scope: str = "") -> str:
         """The follow-up rewritten as a standalone question; the question unchanged if that fails."""

@@ -1,30 +1,14 @@
-"""Prompt templates as files in prompts/, rendered strictly with `$name` placeholders."""
+"""Prompt templates as files in prompts/, rendered strictly with `{name}` placeholders."""
 
 from __future__ import annotations
 
 import logging
-import string
 from pathlib import Path
 
 from assistant.errors import PromptError
+from assistant.text.render import render, variables
 
 log = logging.getLogger(__name__)
-
-# The model is told the language by name: small models follow "French" better than "fr".
-LANGUAGE_NAMES: dict[str, str] = {
-    "vi": "Vietnamese",
-    "fr": "French",
-    "en": "English",
-    "ar": "Arabic",
-    "es": "Spanish",
-    "ru": "Russian",
-    "zh": "Chinese",
-}
-
-
-def language_name(code: str) -> str:
-    """The English name of an ISO 639-1 code, or the code itself when unknown."""
-    return LANGUAGE_NAMES.get(code, code)
 
 
 class PromptLibrary:
@@ -32,10 +16,10 @@ class PromptLibrary:
 
     def __init__(self, prompts_dir: Path | str) -> None:
         self.prompts_dir = Path(prompts_dir)
-        self._templates: dict[str, string.Template] = {}
+        self._templates: dict[str, str] = {}
 
-    def template(self, name: str) -> string.Template:
-        """The parsed template `name`, or PromptError when its file is missing or malformed."""
+    def template(self, name: str) -> str:
+        """The text of template `name`, or PromptError when its file is missing or malformed."""
         if name in self._templates:
             return self._templates[name]
         if not name or "/" in name or "\\" in name or name.startswith("."):
@@ -48,37 +32,18 @@ class PromptLibrary:
                 f"Prompt template {path} cannot be read ({exc.strerror or exc}); "
                 "restore it or fix CA_PROMPTS_DIR."
             ) from None
-        template = string.Template(text)
-        if not template.is_valid():
-            raise PromptError(
-                f"Prompt template {path} has a malformed placeholder; "
-                "write $name or ${name}, and $$ for a dollar sign."
-            )
-        self._templates[name] = template
-        return template
+        try:
+            variables(text)
+        except PromptError as exc:
+            raise PromptError(f"Prompt template {path} has a malformed placeholder: {exc}") from None
+        self._templates[name] = text
+        return text
 
     def variables(self, name: str) -> list[str]:
         """The placeholders of template `name`, in order of first use."""
-        return list(dict.fromkeys(self.template(name).get_identifiers()))
+        return variables(self.template(name))
 
-    def has(self, name: str) -> bool:
-        """Whether prompts/<name>.txt exists."""
-        return name in self._templates or (self.prompts_dir / f"{name}.txt").is_file()
-
-    def render(self, name: str, **variables: object) -> str:
-        """Template `name` with every placeholder replaced; missing or unknown variables raise PromptError."""
-        template = self.template(name)
-        expected = self.variables(name)
-        missing = [v for v in expected if v not in variables]
-        if missing:
-            raise PromptError(f"Missing variables: {', '.join(missing)}")
-        unknown = sorted(set(variables) - set(expected))
-        if unknown:
-            raise PromptError(f"Unknown variables for prompt {name!r}: {', '.join(unknown)}")
-        # subtle: substitute() never re-expands a `$` inside a value, so user text cannot inject placeholders.
-        return template.substitute({k: str(v) for k, v in variables.items()})
-
-    def refusal(self, language: str) -> str:
-        """The short notice shown when an LLM answer was asked for but no model is available."""
-        name = f"refusal_{language}" if self.has(f"refusal_{language}") else "refusal_en"
-        return self.render(name).strip()
+    def render(self, name: str, **values: object) -> str:
+        """Template `name` with every placeholder replaced; a missing variable raises PromptError."""
+        # subtle: a value is inserted as data, never expanded, so user text cannot inject placeholders
+        return render(self.template(name), values)

@@ -333,18 +333,10 @@ class ChunkStore:
             if any(n in str(meta.get("source", "")).lower() for n in lowered)
         ]
 
-    def dense_search(
-        self, vector: Sequence[float], k: int, filters: Filters = Filters()
-    ) -> list[tuple[Chunk, DocMeta, float]]:
-        """The k chunks nearest to a query vector, as (chunk, document, cosine similarity)."""
-        nearest = self.nearest_ids(vector, k, filters)
-        rows = {chunk.chunk_id: (chunk, doc) for chunk, doc in self.get_chunks([cid for cid, _ in nearest])}
-        return [(*rows[cid], cosine) for cid, cosine in nearest if cid in rows]
-
     def nearest_ids(
         self, vector: Sequence[float], k: int, filters: Filters = Filters()
     ) -> list[tuple[str, float]]:
-        """The k chunk ids nearest to a query vector with their cosines (callers holding the chunks)."""
+        """The k chunk ids nearest to a query vector with their cosines (the caller holds the chunks)."""
         if k <= 0:
             return []
         matchable, where = self._where(filters)

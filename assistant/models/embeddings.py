@@ -41,24 +41,6 @@ class Embedder(Protocol):
         ...
 
 
-def embed_in_batches(
-    embedder: Embedder,
-    texts: Sequence[str],
-    kind: EmbedKind,
-    batch_size: int,
-    on_batch: Callable[[int, int], None] | None = None,
-) -> list[list[float]]:
-    """Embed many texts batch by batch, calling on_batch(done, total) after each batch."""
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be greater than 0. Currently, batch_size is {batch_size}")
-    vectors: list[list[float]] = []
-    for start in range(0, len(texts), batch_size):
-        vectors.extend(embedder.embed_batch(texts[start : start + batch_size], kind))
-        if on_batch is not None:
-            on_batch(len(vectors), len(texts))
-    return vectors
-
-
 class SentenceTransformerEmbedder:
     """An Embedder over a local sentence-transformers folder, on CPU, loaded without any hub access."""
 

@@ -13,6 +13,7 @@ from assistant.config import Settings
 from assistant.errors import InputError
 from assistant.index.lexical import BM25Index
 from assistant.index.rows import date_bound, date_num
+from assistant.models.profiles import Calibration
 from assistant.retrieval.fusion import convex, diversify, interleave, rrf
 from assistant.text.languages import detect_language
 from assistant.text.references import ArticleRef, parse_article_refs, treaty_of
@@ -31,10 +32,6 @@ Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 # subtle: dense search fetches more than it ranks so that lexical-only hits usually get a cosine too.
 DENSE_OVERFETCH = 3
-# Measured on the core eval set: EmbeddingGemma's sentence vectors find the one sentence that answers
-# a question inside a long chunk (hit@5 0.933 -> 0.962 with 0.3); multilingual-e5-small's only add
-# noise (0.933 -> 0.905), so it ranks by chunk vectors alone.
-SENTENCE_WEIGHT = {"embeddinggemma-300m": 0.3}
 SENTENCE_CANDIDATES = 200
 
 
@@ -78,11 +75,13 @@ class Retriever:
     """Finds the passages that answer a question, across languages, with fused and diverse results."""
 
     def __init__(
-        self, store: VectorStore, embedder: Embedder, settings: Settings, mode: Mode = "hybrid"
+        self, store: VectorStore, embedder: Embedder, settings: Settings, mode: Mode = "hybrid",
+        calibration: Calibration = Calibration(),
     ) -> None:
         if mode not in MODES:
             raise InputError(f"Retrieval mode {mode!r} is unknown: use one of {', '.join(MODES)}.")
         self.store, self.embedder, self.settings, self.mode = store, embedder, settings, mode
+        self.calibration = calibration  # the embedding model's (assistant.models.profiles.calibration_for)
         self._index: BM25Index | None = None
         self._chunks: dict[str, tuple[Chunk, DocMeta]] = {}
         self._by_article: dict[str, list[str]] = {}
@@ -167,9 +166,7 @@ class Retriever:
 
         Chunks found only through a sentence join `cosines`, with their own chunk cosine.
         """
-        weight = self.settings.sentence_weight
-        if weight is None:
-            weight = SENTENCE_WEIGHT.get(self.embedder.name, 0.0)
+        weight = self.calibration.sentence_weight
         if weight == 0:
             return dict(cosines)
         allowed = self._allowed(filters)

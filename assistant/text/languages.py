@@ -1,4 +1,4 @@
-"""Language detection for documents and short questions: script rules first, then py3langid."""
+"""The languages the assistant knows (the one registry) and their detection: script rules, then py3langid."""
 
 from __future__ import annotations
 
@@ -7,15 +7,50 @@ import logging
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class Language:
+    """A language by its ISO 639-1 code: whether the assistant serves it, and in what it is shown."""
+
+    code: str
+    script: str  # the writing system detection routes by ("latin", "arabic", "cyrillic", "han"...)
+    core: bool = False  # served: phrases, filters and examples cover it, and detection favours it
+    ui: bool = False  # the web interface has its strings
+    # the English name prompts use (small models follow "French" better than "fr"); a language that is
+    # only recognized has none and is named by its code
+    name: str = ""
+
+
+LANGUAGES: tuple[Language, ...] = (
+    Language("en", "latin", core=True, ui=True, name="English"),
+    Language("fr", "latin", core=True, ui=True, name="French"),
+    Language("vi", "latin", core=True, ui=True, name="Vietnamese"),
+    Language("ar", "arabic", core=True, name="Arabic"),
+    Language("es", "latin", core=True, name="Spanish"),
+    Language("ru", "cyrillic", core=True, name="Russian"),
+    Language("zh", "han", core=True, name="Chinese"),
+    # languages a user may plausibly write in: recognized, but never favoured
+    *(Language(code, "latin") for code in ("de", "it", "pt", "nl", "pl", "tr")),
+    Language("uk", "cyrillic"), Language("ja", "kana"), Language("ko", "hangul"), Language("el", "greek"),
+    Language("he", "hebrew"), Language("hi", "devanagari"),
+)
 # The languages the assistant serves; detection prefers them when the evidence is thin.
-CORE_LANGUAGES: tuple[str, ...] = ("en", "fr", "vi", "ar", "es", "ru", "zh")
-# Other languages a user may plausibly write in; recognized, but never favoured.
-OTHER_LANGUAGES: tuple[str, ...] = ("de", "it", "pt", "nl", "pl", "tr", "uk", "ja", "ko", "el", "he", "hi")
-_LATIN_LANGUAGES = ("en", "fr", "vi", "es", "de", "it", "pt", "nl", "pl", "tr")
+CORE_LANGUAGES: tuple[str, ...] = tuple(lang.code for lang in LANGUAGES if lang.core)
+OTHER_LANGUAGES: tuple[str, ...] = tuple(lang.code for lang in LANGUAGES if not lang.core)
+KNOWN_LANGUAGES: tuple[str, ...] = CORE_LANGUAGES + OTHER_LANGUAGES  # what a language filter may name
+UI_LANGUAGES: tuple[str, ...] = tuple(lang.code for lang in LANGUAGES if lang.ui)
+_NAMES = {lang.code: lang.name for lang in LANGUAGES if lang.name}
+_LATIN_LANGUAGES = tuple(lang.code for lang in LANGUAGES if lang.script == "latin")
+
+
+def language_name(code: str) -> str:
+    """The English name of an ISO 639-1 code, or the code itself when it has none."""
+    return _NAMES.get(code, code)
 _CORE_PRIOR = 4.0  # how much more likely a core language is, a priori, than another one
 _MIN_PROB = 0.2  # below this, py3langid is guessing ("OK", "Article 5"): keep the caller's default
 # Typography that short questions give away: Spanish opening marks, French space before "?".
@@ -62,7 +97,7 @@ def _identifier() -> Any:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    identifier.set_languages(list(CORE_LANGUAGES + OTHER_LANGUAGES))
+    identifier.set_languages(list(KNOWN_LANGUAGES))
     return identifier
 
 
