@@ -1,4 +1,4 @@
-"""ChunkStore: chunks, their vectors and metadata in Chroma (the only module that imports chromadb)."""
+"""ChunkStore: chunks, their vectors and metadata in Chroma (through assistant/index/chroma.py)."""
 
 from __future__ import annotations
 
@@ -6,28 +6,23 @@ import functools
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-import chromadb
-import httpx
 import numpy as np
-from chromadb.api.collection_configuration import CreateCollectionConfiguration
-from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import ChromaError
 
 from assistant.config import Settings
-from assistant.errors import StoreError, StoreUnavailable
+from assistant.errors import StoreError
+from assistant.index.chroma import COSINE, connect, guarded
 from assistant.index.rows import (
     StoredDoc,
     build_where,
     collection_name_for,
     date_num,
     from_metadata,
-    summarize_rows,
     to_metadata,
 )
+from assistant.index.scans import IndexScans
 from assistant.models.embeddings import Embedder, LangchainEmbeddings
 from assistant.types import Chunk, DocMeta, Filters
 
@@ -42,13 +37,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_COSINE: CreateCollectionConfiguration = {"hnsw": {"space": "cosine"}}  # chunks and sentences alike
 _PAGE = 2000  # rows per `get` page: keeps memory flat on large collections
 # (start, end, vector) of one sentence, offsets relative to its chunk's text
 SentenceVector = tuple[int, int, Sequence[float]]
 
 
-class ChunkStore:
+class ChunkStore(IndexScans):
     """Chunks with their vectors and metadata, in an embedded Chroma folder or a Chroma server."""
 
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
@@ -58,18 +52,18 @@ class ChunkStore:
         self._url = settings.chroma_url
         self._timeout_s = settings.chroma_timeout_s
         with self._guard():
-            client = self._connect(settings)
+            client = connect(settings)
             # subtle: the call langchain-chroma makes to take the collection over, so either may create it;
             # the LangChain wrapper (half a second of imports) is built on first use, so an ingest with
             # nothing new never pays for it. We upsert precomputed vectors through the collection itself
             # because the pipeline embeds in batches with progress.
             self._collection = client.get_or_create_collection(
-                self.collection_name, embedding_function=None, configuration=_COSINE
+                self.collection_name, embedding_function=None, configuration=COSINE
             )
             self._client, self._embeddings = client, LangchainEmbeddings(embedder)
             # sentence vectors of every chunk, computed at ingest so answers need no embedding
             self._sentences = client.get_or_create_collection(
-                self.sentence_collection_name, configuration=_COSINE
+                self.sentence_collection_name, configuration=COSINE
             )
             self._max_batch = int(client.get_max_batch_size())
 
@@ -82,73 +76,17 @@ class ChunkStore:
             collection_name=self.collection_name,
             embedding_function=self._embeddings,
             client=self._client,
-            collection_configuration=_COSINE,
+            collection_configuration=COSINE,
         )
+
+    def _guard(self) -> AbstractContextManager[None]:
+        """chromadb's failures, as our errors (one sentence each)."""
+        return guarded(self._url, self.location, self._timeout_s)
 
     @property
     def sentence_collection_name(self) -> str:
         """The collection of sentence vectors that goes with the chunk collection."""
         return f"{self.collection_name}-sentences"
-
-    def _connect(self, settings: Settings) -> Any:
-        """An HTTP client when a server URL is set, else an embedded client on the data folder."""
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        if not settings.chroma_url:
-            settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-            return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
-        url = urlsplit(settings.chroma_url)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise StoreError(
-                f"The index server URL {settings.chroma_url!r} is invalid: "
-                "set CA_CHROMA_URL like http://127.0.0.1:8000."
-            )
-        ssl = url.scheme == "https"
-        port = url.port or (443 if ssl else 8000)
-        timeout = httpx.Timeout(settings.chroma_timeout_s)
-        # subtle: chromadb's HTTP client is built with timeout=None and no setting changes it, and its
-        # constructor already talks to the server; ask for a heartbeat first, bounded, so a hung server
-        # fails here, then bound every later request on the client's own httpx session.
-        httpx.get(f"{url.scheme}://{url.netloc}/api/v2/heartbeat", timeout=timeout)
-        client = chromadb.HttpClient(host=url.hostname, port=port, ssl=ssl, settings=chroma_settings)
-        session = getattr(getattr(client, "_server", None), "_session", None)
-        if not isinstance(session, httpx.Client):
-            raise StoreError(
-                "This chromadb version hides its HTTP session, so requests to the index server cannot be "
-                "given a timeout: install chromadb 1.5, the version this release is tested with."
-            )
-        session.timeout = timeout
-        return client
-
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        """Translate chromadb and transport failures into our errors, one sentence each."""
-        try:
-            yield
-        except StoreError:
-            raise
-        except httpx.TimeoutException as exc:
-            raise StoreUnavailable(
-                f"The index server at {self._url} did not answer within {self._timeout_s:g} s: check that it "
-                "is healthy, or raise CA_CHROMA_TIMEOUT_S."
-            ) from exc
-        except (httpx.TransportError, ConnectionError) as exc:
-            raise self._unavailable() from exc
-        except ValueError as exc:
-            if "could not connect" in str(exc).lower():
-                raise self._unavailable() from exc
-            raise StoreError(f"The index rejected a request ({exc}): check the data, or re-ingest.") from exc
-        except (ChromaError, httpx.HTTPError, OSError, RuntimeError) as exc:
-            raise StoreError(
-                f"The index at {self.location} failed ({type(exc).__name__}: {exc}): "
-                "check the folder or server, then retry."
-            ) from exc
-
-    def _unavailable(self) -> StoreUnavailable:
-        if self._url:
-            return StoreUnavailable(
-                f"The index server at {self._url} is unreachable: start it or fix CA_CHROMA_URL."
-            )
-        return StoreUnavailable(f"The index at {self.location} cannot be opened: check the folder.")
 
     def _check_dim(self, vector: Sequence[float]) -> None:
         if len(vector) != self.dim:
@@ -251,79 +189,6 @@ class ChunkStore:
         # cosine space: distance = 1 - cosine
         return [(str(meta["chunk_id"]), 1.0 - float(d)) for meta, d in zip(metas, distances, strict=True)]
 
-    def write_times(self, doc_ids: Sequence[str]) -> dict[str, float]:
-        """doc_id -> when its newest chunk or sentence row was written (unix seconds; 0 for old rows)."""
-        if not doc_ids:
-            return {}
-        where = {"doc_id": {"$in": list(dict.fromkeys(doc_ids))}}
-        times: dict[str, float] = {}
-        for collection in (self._collection, self._sentences):
-            for _, _, meta in self._rows(["metadatas"], where=where, collection=collection):
-                doc_id = str(meta["doc_id"])
-                times[doc_id] = max(times.get(doc_id, 0.0), float(meta.get("written_at", 0.0)))
-        return times
-
-    def sentence_states(self) -> dict[str, int]:
-        """doc_id -> number of sentence vectors stored, for every document that has any."""
-        counts: dict[str, int] = {}
-        for _, _, meta in self._rows(["metadatas"], collection=self._sentences):
-            doc_id = str(meta["doc_id"])
-            counts[doc_id] = counts.get(doc_id, 0) + 1
-        return counts
-
-    def _rows(
-        self, include: list[str], where: dict[str, Any] | None = None, collection: Any = None
-    ) -> Iterator[tuple[str, str, Any]]:
-        """Every stored row as (id, document, metadata), page by page."""
-        collection = self._collection if collection is None else collection
-        offset = 0
-        while True:
-            with self._guard():
-                page = collection.get(where=where, include=include, limit=_PAGE, offset=offset)
-            ids = page["ids"]
-            docs = page.get("documents") or [""] * len(ids)
-            metas = page.get("metadatas") or [{}] * len(ids)
-            yield from zip(ids, docs, metas, strict=True)
-            if len(ids) < _PAGE:
-                return
-            offset += _PAGE
-
-    def language_centroids(self) -> dict[str, list[float]]:
-        """language -> mean of its chunk vectors (the direction every text in that language shares)."""
-        sums: dict[str, np.ndarray] = {}
-        counts: dict[str, int] = {}
-        offset = 0
-        while True:
-            with self._guard():
-                page = self._collection.get(
-                    include=["metadatas", "embeddings"], limit=_PAGE, offset=offset  # type: ignore[list-item]
-                )
-            metas = page.get("metadatas") or []
-            if metas:
-                vectors = np.asarray(page.get("embeddings"), dtype=np.float64)
-                languages = [str((meta or {}).get("language", "")) for meta in metas]
-                for language in set(languages):
-                    rows = [i for i, lang in enumerate(languages) if lang == language]
-                    sums[language] = sums.get(language, 0.0) + vectors[rows].sum(axis=0)
-                    counts[language] = counts.get(language, 0) + len(rows)
-            if len(page["ids"]) < _PAGE:
-                break
-            offset += _PAGE
-        return {language: (total / counts[language]).tolist() for language, total in sums.items()}
-
-    def doc_states(self) -> dict[str, tuple[str, int]]:
-        """doc_id -> (content_hash, number of chunks stored) for every document in the store."""
-        states: dict[str, tuple[str, int]] = {}
-        for _, _, meta in self._rows(["metadatas"]):
-            doc_id = str(meta["doc_id"])
-            _, seen = states.get(doc_id, ("", 0))
-            states[doc_id] = (str(meta.get("content_hash", "")), seen + 1)
-        return states
-
-    def stored_docs(self) -> dict[str, StoredDoc]:
-        """doc_id -> what its chunk rows say (hashes, positions, totals), to check it without a manifest."""
-        return summarize_rows(meta for _, _, meta in self._rows(["metadatas"]))
-
     def _doc_ids_for_sources(self, needles: Sequence[str]) -> list[str]:
         """Documents whose source contains any of the substrings (one row per document: position 0)."""
         lowered = [n.lower() for n in needles]
@@ -391,15 +256,6 @@ class ChunkStore:
         """Number of chunks stored."""
         with self._guard():
             return int(self._collection.count())
-
-    def doc_totals(self) -> dict[str, tuple[str, int, int]]:
-        """doc_id -> (content_hash, chunks stored, chunks it was written with): equal when complete."""
-        totals: dict[str, tuple[str, int, int]] = {}
-        for _, _, meta in self._rows(["metadatas"]):
-            doc_id = str(meta["doc_id"])
-            _, seen, _ = totals.get(doc_id, ("", 0, 0))
-            totals[doc_id] = (str(meta.get("content_hash", "")), seen + 1, int(meta.get("n_chunks", 0)))
-        return totals
 
     def chunk_cosines(self, vector: Sequence[float], chunk_ids: Sequence[str]) -> dict[str, float]:
         """chunk_id -> cosine of its stored vector with `vector` (unit vectors); unknown ids are left out."""
