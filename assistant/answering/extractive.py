@@ -10,10 +10,11 @@ from typing import Protocol
 
 from assistant.answering import articles as art
 from assistant.answering.citations import ContextItem, citation_for
-from assistant.answering.conflict import Quantity, Sentence, all_sentences, conflict_sides
+from assistant.answering.conflict import Quantity, all_sentences, conflict_sides
 from assistant.answering.conversation import Question, resolve
 from assistant.answering.cues import META, answer_cue
 from assistant.answering.phrases import Phrases
+from assistant.answering.selection import Candidate, pick
 from assistant.models.embeddings import Embedder
 from assistant.models.profiles import Calibration
 from assistant.text.references import ArticleRef, treaty_of
@@ -32,9 +33,6 @@ CUE_BONUS = 0.15  # a sentence with the kind of fact asked for (a date, a figure
 CUE_PENALTY = 0.15  # ... and one without it, when the question asks for one
 ARTICLE_BONUS = 0.10  # a sentence of the very article the question names beats press sentences about it
 META_PENALTY = 0.08  # "It explains...": describes a document instead of saying what it says
-LEAD_MARGIN = 0.12  # how far below the best a sentence that carries the asked fact may be and still lead
-CLOSE = 0.2  # sentences this close to the lead may join it
-WIDE = 0.3  # ... this close for viewpoints and comparisons, where the other side matters
 _SIDES = re.compile(r"compar|differ|versus|\bvs\.?\b|khác|so với|critic|criti|chỉ trích|view|opinion|avis"
                     r"|position|quan điểm|concern|inquiét|lo ngại|opini[oó]n|diferencia|مقارنة|رأي", re.I)
 
@@ -57,14 +55,6 @@ class Draft:
 
 
 _Span = tuple[ContextItem, int, int]  # a sentence of the item's chunk: (item, start, end)
-
-
-@dataclass(frozen=True)
-class _Candidate(Sentence):
-    score: float = 0.0
-    cosine: float = 0.0
-    cue: bool = False
-    meta: bool = False
 
 
 class ExtractiveAnswerer:
@@ -107,7 +97,7 @@ class ExtractiveAnswerer:
         candidates = self._score(q, items)
         if not candidates or max(c.cosine for c in candidates) < self.threshold - self.sentence_margin:
             return self.abstain(language, items)
-        picks = _pick(candidates, self.max_picks, wide=bool(_SIDES.search(q.original)), language=language)
+        picks = pick(candidates, self.max_picks, wide=bool(_SIDES.search(q.original)), language=language)
         if not picks[0].cue:
             # the question asks for a date, a figure, a person...: no passage near the top carries one
             return self.abstain(language, items)
@@ -192,7 +182,7 @@ class ExtractiveAnswerer:
         text = lead + "\n\n" + self.phrases.get(language, "also_said") + "\n" + art.quote_spans(spans, cited)
         return Draft(text=text, citations=tuple(cited[n] for n in sorted(cited)), abstained=True)
 
-    def _score(self, q: Question, items: Sequence[ContextItem]) -> list[_Candidate]:
+    def _score(self, q: Question, items: Sequence[ContextItem]) -> list[Candidate]:
         """Sentences of the top chunks, scored by embedding similarity, word overlap, rank and fact kind."""
         pool: list[_Span] = []
         for item in items[: self.max_chunks]:
@@ -223,7 +213,7 @@ class ExtractiveAnswerer:
             meta = bool(META.search(sentence))
             if meta:
                 score -= META_PENALTY
-            out.append(_Candidate(item, start, end, score, cosine, has_cue or cue is None, meta))
+            out.append(Candidate(item, start, end, score, cosine, has_cue or cue is None, meta))
         return sorted(out, key=lambda c: c.score, reverse=True)
 
     def _sentence_vectors(self, pool: Sequence[_Span]) -> list[Sequence[float]]:
@@ -268,48 +258,6 @@ def _round_robin(pool: list[_Span]) -> list[_Span]:
                 out.append(entries[depth])
         depth += 1
     return out
-
-
-def _viewpoint(cand: _Candidate) -> str:
-    return dict(cand.item.hit.doc.extra).get("VIEWPOINT", cand.item.hit.doc.doc_id)
-
-
-def _pick(candidates: list[_Candidate], max_picks: int, wide: bool = False,
-          language: str = "") -> list[_Candidate]:
-    """The lead that answers, then other documents close to it, never repeating: first a passage in the
-    reader's language when the lead is in another, then other viewpoints, then other documents."""
-    best = candidates[0].score
-    # subtle: a sentence that carries the fact asked for and says it (not "it explains...") leads when one
-    # is near the top; the margin is the cue's and the meta penalty's own size, so it never reaches far
-    lead = next((c for c in candidates if c.cue and not c.meta and c.score >= best - LEAD_MARGIN),
-                candidates[0])
-    margin = WIDE if wide else CLOSE
-    close = [c for c in candidates
-             if c is not lead and c.score >= lead.score - margin and c.cue and not c.meta]
-    picks = [lead]
-    rules = ["other_view", "other_doc"]
-    if language and lead.item.hit.doc.language != language:
-        rules.insert(0, "reader_language")
-    for rule in rules:
-        for cand in close:
-            if len(picks) >= max_picks:
-                break
-            if cand in picks or any(p.item.hit.doc.doc_id == cand.item.hit.doc.doc_id for p in picks):
-                continue
-            if rule == "other_view" and any(_viewpoint(p) == _viewpoint(cand) for p in picks):
-                continue
-            if rule == "reader_language" and (cand.item.hit.doc.language != language or len(picks) > 1):
-                continue
-            if any(_similar(cand.text, p.text) for p in picks):
-                continue
-            picks.append(cand)
-    return picks
-
-
-def _similar(a: str, b: str) -> bool:
-    """True when most words of the shorter sentence are in the other: it repeats it (often paraphrased)."""
-    ta, tb = set(tokenize(a)), set(tokenize(b))
-    return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) >= 0.7
 
 
 def _first_sentence(text: str) -> str:
