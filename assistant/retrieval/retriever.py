@@ -213,6 +213,29 @@ class Retriever:
             return None
         return {cid for cid, (_, doc) in self._chunks.items() if doc_matches(doc, filters)}
 
+    def _dense(self, question: str, n: int,
+               filters: Filters) -> tuple[dict[str, float], list[tuple[str, float]]]:
+        """(raw cosines, the n best by adjusted dense score) of the chunks the index holds."""
+        query_vector = self.embedder.embed_batch([question], "query")[0]
+        cosines: dict[str, float] = {}
+        for chunk_id, cosine in self._dense_candidates(query_vector, n, filters):
+            # subtle: an id the index has not seen yet (an ingest finished a moment ago) waits for
+            # the next refresh rather than appearing without its text
+            if chunk_id in self._chunks and doc_matches(self._chunks[chunk_id][1], filters):
+                cosines[chunk_id] = cosine
+        adjusted = cosines
+        if self.mode == "hybrid":
+            adjusted = self._with_sentences(query_vector, cosines, filters)
+            # subtle: the model scores same-language pairs ~0.07 higher, so a French question would
+            # only see French passages. Language-mean centering takes that share out: each chunk
+            # loses a part of the question's similarity to its language's mean vector.
+            offsets = self._language_offsets(query_vector)
+            adjusted = {
+                cid: score - offsets.get(self._chunks[cid][1].language, 0.0)
+                for cid, score in adjusted.items()
+            }
+        return cosines, sorted(adjusted.items(), key=lambda item: (-item[1], item[0]))[:n]
+
     def search(self, question: str, filters: Filters = Filters(), k: int | None = None,
                refs: Sequence[ArticleRef] | None = None) -> list[Hit]:
         """The top k passages for a question, best first; `refs`: the articles in scope (default: parsed)."""
@@ -228,24 +251,7 @@ class Retriever:
         lexical: list[tuple[str, float]] = []
 
         if self.mode != "lexical":
-            query_vector = self.embedder.embed_batch([question], "query")[0]
-            for chunk_id, cosine in self._dense_candidates(query_vector, n, filters):
-                # subtle: an id the index has not seen yet (an ingest finished a moment ago) waits for
-                # the next refresh rather than appearing without its text
-                if chunk_id in self._chunks and doc_matches(self._chunks[chunk_id][1], filters):
-                    cosines[chunk_id] = cosine
-            adjusted = cosines
-            if self.mode == "hybrid":
-                adjusted = self._with_sentences(query_vector, cosines, filters)
-                # subtle: the model scores same-language pairs ~0.07 higher, so a French question would
-                # only see French passages. Language-mean centering takes that share out: each chunk
-                # loses a part of the question's similarity to its language's mean vector.
-                offsets = self._language_offsets(query_vector)
-                adjusted = {
-                    cid: score - offsets.get(self._chunks[cid][1].language, 0.0)
-                    for cid, score in adjusted.items()
-                }
-            dense = sorted(adjusted.items(), key=lambda item: (-item[1], item[0]))[:n]
+            cosines, dense = self._dense(question, n, filters)
         if self.mode != "dense":
             lexical = self._lexical(question, n, filters)
 
