@@ -19,11 +19,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assistant.answering.service import Admission, AnswerService, AskRequest
 from assistant.config import Settings
 from assistant.errors import Busy, RateLimited, StoreUnavailable
-from assistant.text.languages import detect_language
+from assistant.text.languages import UI_LANGUAGES, detect_language
 from assistant.wiring import Services
 from web.feedback import FeedbackLog
 from web.schemas import AnswerOut, AskIn, FeedbackIn, answer_json, citations_json
-from web.strings import UI_LANGUAGES, text, ui_language
+from web.strings import text, ui_language
 
 log = logging.getLogger(__name__)
 _DOC_ID = re.compile(r"^[0-9a-f]{8,64}$")

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from assistant.answering.service import AnswerService, AskRequest
 from assistant.config import Settings
 from assistant.errors import Busy, InputError, RateLimited, StoreUnavailable
+from assistant.text.languages import CORE_LANGUAGES
 from assistant.types import Answer, Filters, Turn
 from assistant.wiring import Services
 from web.admin import admin_tab
@@ -23,7 +24,7 @@ from web.strings import STRINGS, text, ui_language
 from web.wording import Wording
 
 log = logging.getLogger(__name__)
-LANGUAGE_CHOICES = ["en", "fr", "vi", "ar", "es", "ru", "zh"]
+LANGUAGE_CHOICES = list(CORE_LANGUAGES)
 KIND_CHOICES = ["treaty", "press", "other"]
 CSS = """
 .ca-source mark { background: #fde68a; color: inherit; }

@@ -6,10 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assistant.text.languages import CORE_LANGUAGES, OTHER_LANGUAGES
+from assistant.text.languages import CORE_LANGUAGES, KNOWN_LANGUAGES
 from assistant.types import Answer, Citation, Filters, Turn
 
-KNOWN_LANGUAGES = frozenset(CORE_LANGUAGES + OTHER_LANGUAGES)
 _DATE = r"^(\d{4}(-\d{2}(-\d{2})?)?)?$"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from assistant.text.languages import UI_LANGUAGES
 from assistant.text.render import render
 
-# keys are shared by the Gradio page (gr.I18n) and the API's error sentences
+# keys are shared by the chat page (labels, status, examples) and the API's error sentences
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Convention Assistant",
@@ -165,14 +165,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "index_counts": "{documents} tài liệu, {chunks} đoạn ({collection})",
     },
 }
-
-EXAMPLES: tuple[str, ...] = (
-    "When does the UN Convention against Cybercrime enter into force?",
-    "Combien d'États ont signé la Convention à Hanoï ?",
-    "Công ước Hà Nội được ký kết khi nào?",
-    "What does Article 16 of the Budapest Convention require?",
-)
-
 
 def ui_language(preferred: str) -> str:
     """The interface language for a language code or an Accept-Language header ("fr-FR,fr;q=0.9")."""
