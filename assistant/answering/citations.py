@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.text.segmenter import split_sentences
+from assistant.text.tokenizer import tokenize
 from assistant.types import Citation, Hit
 
 _QUOTE_MAP = str.maketrans({"’": "'", "‘": "'", "‚": "'", "‛": "'", "`": "'", "“": '"', "”": '"',
@@ -16,7 +17,6 @@ _INVISIBLE = {"\u00ad", "\u200b", "\u200c", "\u200d", "\ufeff"}
 _MARKER = re.compile(r"\s?\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # Quoted spans an answer may contain: "...", “...”, «...», „...“ (at least 3 characters inside).
 _QUOTED = re.compile(r'"([^"]{3,}?)"|“([^”]{3,}?)”|«\s?([^»]{3,}?)\s?»|„([^“”]{3,}?)[“”]')
-_WORD = re.compile(r"\w+", re.UNICODE)
 _EDGE_PUNCT = " \t\n.,;:…'\"-"
 _CLAIM_END = ".!?؟。！？"
 
@@ -72,24 +72,13 @@ def locate_quote(quote: str, chunk_text: str) -> tuple[int, int] | None:
     return origin[at], origin[at + len(needle) - 1] + 1
 
 
-def tokens(text: str) -> set[str]:
-    """Lower-cased word tokens (numbers included) for overlap scores; CJK runs become bigrams."""
-    out: set[str] = set()
-    for word in _WORD.findall(normalize_for_match(text)):
-        if any("\u3400" <= c <= "\u9fff" for c in word) and len(word) > 2:
-            out.update(word[i : i + 2] for i in range(len(word) - 1))
-        elif len(word) > 1 or word.isdigit():
-            out.add(word)
-    return out
-
-
 def best_sentence(claim: str, chunk_text: str) -> str:
     """The chunk sentence that best overlaps `claim` (always a substring of `chunk_text`)."""
     spans = split_sentences(chunk_text) or [(0, len(chunk_text))]
-    want = tokens(claim)
+    want = set(tokenize(claim))
     best, best_score = spans[0], -1.0
     for start, end in spans:
-        have = tokens(chunk_text[start:end])
+        have = set(tokenize(chunk_text[start:end]))
         # subtle: prefer real sentences over headings ("SUMMARY:") when nothing overlaps
         score = len(want & have) / (1 + len(have)) ** 0.5 + (0.01 if len(have) >= 5 else 0.0)
         if score > best_score:
