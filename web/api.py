@@ -16,7 +16,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.answering.service import Admission, AnswerService, AskRequest
+from assistant.answering.service import Admission, AnswerService, AskRequest, failure_kind
 from assistant.config import Settings
 from assistant.errors import Busy, RateLimited, StoreUnavailable
 from assistant.text.languages import UI_LANGUAGES, detect_language
@@ -70,9 +70,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": sentence}, status_code=exc.status_code, headers=exc.headers)
 
 
-def failure_body(answers: AnswerService, lang: str, exc: Exception) -> tuple[int, dict[str, Any]]:
-    """Status and body for an error while answering (counted by the service); details go to the log."""
-    kind = answers.count_failure(exc)
+def failure_body(lang: str, exc: Exception) -> tuple[int, dict[str, Any]]:
+    """Status and body for an error while answering (the service has counted and logged it)."""
+    kind = failure_kind(exc)
     if kind == "input":
         return 422, {"error": text(lang, "err_input"), "detail": str(exc)}
     if kind == "index":
@@ -124,7 +124,7 @@ def answers_router(settings: Settings, answers: AnswerService) -> APIRouter:
                 if event.kind == "final":
                     answer = event.answer
         except Exception as exc:  # translated to one sentence; the traceback goes to the log
-            status, payload = failure_body(answers, reader_language(request, body.question), exc)
+            status, payload = failure_body(reader_language(request, body.question), exc)
             return JSONResponse(payload, status_code=status)
         assert answer is not None
         return JSONResponse(answer_json(answer))
@@ -144,7 +144,7 @@ def answers_router(settings: Settings, answers: AnswerService) -> APIRouter:
                     elif event.answer is not None:
                         yield _sse("final", answer_json(event.answer))
             except Exception as exc:  # the stream has started: report in-band
-                _, payload = failure_body(answers, reader_language(request, body.question), exc)
+                _, payload = failure_body(reader_language(request, body.question), exc)
                 yield _sse("error", payload)
 
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

@@ -135,17 +135,22 @@ class AnswerService:
 
     def count_failure(self, exc: BaseException) -> str:
         """Count one failed answer by kind (input, index, internal) and log it; returns the kind."""
-        if isinstance(exc, InputError):
-            kind = "input"
-        elif isinstance(exc, StoreUnavailable):
-            kind = "index"
+        kind = failure_kind(exc)
+        if kind == "index":
             log.error("index unavailable: %s", exc)
-        else:
-            kind = "internal"
-            if isinstance(exc, AssistantError):
-                log.error("answer failed: %s", exc)
-            else:
-                log.error("unexpected failure while answering", exc_info=exc)
+        elif kind == "internal" and isinstance(exc, AssistantError):
+            log.error("answer failed: %s", exc)
+        elif kind == "internal":
+            log.error("unexpected failure while answering", exc_info=exc)
         if self.metrics is not None:
             self.metrics.errors.labels(kind).inc()
         return kind
+
+
+def failure_kind(exc: BaseException) -> str:
+    """What kind of failure an exception is: input (the request), index (the store is down), internal."""
+    if isinstance(exc, InputError):
+        return "input"
+    if isinstance(exc, StoreUnavailable):
+        return "index"
+    return "internal"
