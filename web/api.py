@@ -120,7 +120,7 @@ def answers_router(settings: Settings, answers: AnswerService) -> APIRouter:
         admission = await admit(answers, received(body, request, settings.max_question_chars))
         try:
             answer = None
-            async for event in answers.run(admission):
+            async for event in answers.run(admission, progressive=False):
                 if event.kind == "final":
                     answer = event.answer
         except Exception as exc:  # translated to one sentence; the traceback goes to the log

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -33,6 +35,7 @@ CUE_BONUS = 0.15  # a sentence with the kind of fact asked for (a date, a figure
 CUE_PENALTY = 0.15  # ... and one without it, when the question asks for one
 ARTICLE_BONUS = 0.10  # a sentence of the very article the question names beats press sentences about it
 META_PENALTY = 0.08  # "It explains...": describes a document instead of saying what it says
+EMBEDDED_CACHE = 4096  # sentence vectors embedded at answer time, kept per process
 _SIDES = re.compile(r"compar|differ|versus|\bvs\.?\b|khác|so với|critic|criti|chỉ trích|view|opinion|avis"
                     r"|position|quan điểm|concern|inquiét|lo ngại|opini[oó]n|diferencia|مقارنة|رأي", re.I)
 
@@ -73,6 +76,9 @@ class ExtractiveAnswerer:
         self.unknown = unknown  # the names of a question that no passage holds
         self.quantities = tuple(quantities)  # counts the sources may disagree on (none: no conflict shown)
         self._fallback_logged = False
+        # sentences a re-ingest has not yet stored (an older index, or a newer segmenter): embedded once
+        self._embedded: OrderedDict[tuple[str, int, int], Sequence[float]] = OrderedDict()
+        self._embedded_lock = threading.Lock()
         self.phrases = phrases
         # where the embedding model's cosines mean "does not answer" (assistant.models.profiles)
         self.threshold, self.sentence_margin = calibration.abstain_threshold, calibration.sentence_margin
@@ -224,6 +230,9 @@ class ExtractiveAnswerer:
             for chunk_id, rows in self.sentences.sentence_vectors(chunk_ids).items():
                 stored.update(((chunk_id, start, end), vec) for start, end, vec in rows)
         keys = [(item.hit.chunk.chunk_id, start, end) for item, start, end in pool]
+        with self._embedded_lock:
+            earlier = {k: self._embedded[k] for k in keys if k not in stored and k in self._embedded}
+        stored.update(earlier)
         missing = [i for i, key in enumerate(keys) if key not in stored]
         if missing:
             if not self._fallback_logged:
@@ -234,6 +243,10 @@ class ExtractiveAnswerer:
             texts = [pool[i][0].hit.chunk.text[pool[i][1] : pool[i][2]] for i in missing]
             fresh = self.embedder.embed_batch(texts, "document")
             stored.update((keys[i], vec) for i, vec in zip(missing, fresh, strict=True))
+            with self._embedded_lock:
+                self._embedded.update((keys[i], vec) for i, vec in zip(missing, fresh, strict=True))
+                while len(self._embedded) > EMBEDDED_CACHE:
+                    self._embedded.popitem(last=False)
         return [stored[key] for key in keys]
 
 

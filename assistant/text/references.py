@@ -75,7 +75,10 @@ class ArticleSpan:
 def _normalize(text: str) -> str:
     # subtle: Vietnamese "Điều" must stay composed (NFC) for the patterns; casefold keeps "đ". A letter
     # whose casefold is longer ("ß") stays as it is, so offsets in the result are offsets in the NFC text.
-    folded = "".join(f if len(f := ch.casefold()) == 1 else ch for ch in unicodedata.normalize("NFC", text))
+    nfc = unicodedata.normalize("NFC", text)
+    folded = nfc.casefold()
+    if len(folded) != len(nfc):  # rare, and the per-letter fold is 100 times slower: only when needed
+        folded = "".join(f if len(f := ch.casefold()) == 1 else ch for ch in nfc)
     return folded.translate(_ARABIC_DIGITS).replace("’", "'")
 
 
