@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -156,6 +157,70 @@ def _eval_set_hits(path: Path, retriever: object, baseline: object) -> tuple[int
     return len(rows), ours, theirs
 
 
+def _measure(retriever: Any, assistant: Any, baseline: Any) -> tuple[
+        dict[str, list[float]], dict[str, int], list[tuple[str, bool, bool]], dict[str, list[str]]]:
+    """Time each bench question through embedding, retrieval, answer and the baseline; score hit@5."""
+    timings: dict[str, list[float]] = {"embed": [], "retrieval": [], "answer": [], "baseline": []}
+    hits = {"hybrid": 0, "baseline": 0}
+    rows = []
+    rankings: dict[str, list[str]] = {}
+    for question, expected in QUESTIONS:
+        # subtle: the embedder caches query vectors, so the model's cost is measured once, up front,
+        # and every later step (ours and the baseline's) reuses the cached vector on equal terms.
+        t0 = time.perf_counter()
+        retriever.embedder.embed_batch([question], "query")
+        t1 = time.perf_counter()
+        found = retriever.search(question, k=5)
+        t2 = time.perf_counter()
+        assistant.answer(question)
+        t3 = time.perf_counter()
+        naive = [] if baseline is None else baseline.similarity_search(question, k=5)  # type: ignore[attr-defined]
+        t4 = time.perf_counter()
+        rankings[question] = [h.chunk.chunk_id for h in found]
+        timings["embed"].append((t1 - t0) * 1000)
+        timings["retrieval"].append((t2 - t1) * 1000)
+        timings["answer"].append((t3 - t2) * 1000)
+        timings["baseline"].append((t4 - t3) * 1000)
+        ours = _hit([h.doc.source for h in found], expected)
+        theirs = _hit([d.metadata["source"] for d in naive], expected)
+        hits["hybrid"] += ours
+        hits["baseline"] += theirs
+        rows.append((question, ours, theirs))
+    return timings, hits, rows, rankings
+
+
+def _print_report(profile: str, dtype: str, load_start: float, rows: list[tuple[str, bool, bool]],
+                  hits: dict[str, int], timings: dict[str, list[float]], eval_hits: Any,
+                  set_path: Path) -> None:
+    """The bench's table: each question, hit@5 of both pipelines, and latency percentiles."""
+    n = len(QUESTIONS)
+    print(f"\nprofile {profile} ({dtype}), {n} questions (en/fr/vi), "
+          f"cpu threads: {os.cpu_count()}, load average {load_start:.1f} -> {os.getloadavg()[0]:.1f}")
+    for question, ours, theirs in rows:
+        print(f"  {'+' if ours else '-'}{'+' if theirs else '-'}  {question[:90]}")
+    print(
+        f"\nhit@5   hybrid {hits['hybrid']}/{n} = {hits['hybrid'] / n:.2f}   "
+        f"naive baseline {hits['baseline']}/{n} = {hits['baseline'] / n:.2f}"
+    )
+    if eval_hits:
+        n_set, ours_set, theirs_set = eval_hits
+        print(
+            f"hit@5 on {set_path.name} ({n_set} single-turn answerable questions)   "
+            f"hybrid {ours_set}/{n_set} = {ours_set / n_set:.3f}   "
+            f"naive baseline {theirs_set}/{n_set} = {theirs_set / n_set:.3f}"
+        )
+    labels = {
+        "embed": "query embedding",
+        "retrieval": "retrieval (cached q)",
+        "answer": "extractive answer",
+        "baseline": "baseline (cached q)",
+    }
+    for name, label in labels.items():
+        median, p95 = _percentiles(timings[name])
+        print(f"{label:22s} median {median:7.1f} ms   p95 {p95:7.1f} ms")
+    print("a full retrieval = query embedding + retrieval; a full answer = query embedding + answer")
+
+
 def main() -> int:
     """Run the benchmark and print a table."""
     from assistant.config import load_settings
@@ -191,64 +256,15 @@ def main() -> int:
         )
         retriever.search("warm-up")  # builds the lexical index and warms the model
 
-        timings: dict[str, list[float]] = {"embed": [], "retrieval": [], "answer": [], "baseline": []}
-        hits = {"hybrid": 0, "baseline": 0}
         baseline = None if args.no_baseline else _baseline(corpus, retriever.embedder, Path(tmp) / "baseline")
-        rows = []
-        rankings: dict[str, list[str]] = {}
         load_start = os.getloadavg()[0]
-        for question, expected in QUESTIONS:
-            # subtle: the embedder caches query vectors, so the model's cost is measured once, up front,
-            # and every later step (ours and the baseline's) reuses the cached vector on equal terms.
-            t0 = time.perf_counter()
-            retriever.embedder.embed_batch([question], "query")
-            t1 = time.perf_counter()
-            found = retriever.search(question, k=5)
-            t2 = time.perf_counter()
-            assistant.answer(question)
-            t3 = time.perf_counter()
-            naive = [] if baseline is None else baseline.similarity_search(question, k=5)  # type: ignore[attr-defined]
-            t4 = time.perf_counter()
-            rankings[question] = [h.chunk.chunk_id for h in found]
-            timings["embed"].append((t1 - t0) * 1000)
-            timings["retrieval"].append((t2 - t1) * 1000)
-            timings["answer"].append((t3 - t2) * 1000)
-            timings["baseline"].append((t4 - t3) * 1000)
-            ours = _hit([h.doc.source for h in found], expected)
-            theirs = _hit([d.metadata["source"] for d in naive], expected)
-            hits["hybrid"] += ours
-            hits["baseline"] += theirs
-            rows.append((question, ours, theirs))
+        timings, hits, rows, rankings = _measure(retriever, assistant, baseline)
         eval_hits = _eval_set_hits(Path(args.set), retriever, baseline)
 
-    n = len(QUESTIONS)
     if args.rankings:
         Path(args.rankings).write_text(json.dumps(rankings, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(f"\nprofile {args.profile} ({settings.embedding_dtype}), {n} questions (en/fr/vi), "
-          f"cpu threads: {os.cpu_count()}, load average {load_start:.1f} -> {os.getloadavg()[0]:.1f}")
-    for question, ours, theirs in rows:
-        print(f"  {'+' if ours else '-'}{'+' if theirs else '-'}  {question[:90]}")
-    print(
-        f"\nhit@5   hybrid {hits['hybrid']}/{n} = {hits['hybrid'] / n:.2f}   "
-        f"naive baseline {hits['baseline']}/{n} = {hits['baseline'] / n:.2f}"
-    )
-    if eval_hits:
-        n_set, ours_set, theirs_set = eval_hits
-        print(
-            f"hit@5 on {Path(args.set).name} ({n_set} single-turn answerable questions)   "
-            f"hybrid {ours_set}/{n_set} = {ours_set / n_set:.3f}   "
-            f"naive baseline {theirs_set}/{n_set} = {theirs_set / n_set:.3f}"
-        )
-    labels = {
-        "embed": "query embedding",
-        "retrieval": "retrieval (cached q)",
-        "answer": "extractive answer",
-        "baseline": "baseline (cached q)",
-    }
-    for name, label in labels.items():
-        median, p95 = _percentiles(timings[name])
-        print(f"{label:22s} median {median:7.1f} ms   p95 {p95:7.1f} ms")
-    print("a full retrieval = query embedding + retrieval; a full answer = query embedding + answer")
+    _print_report(args.profile, settings.embedding_dtype, load_start, rows, hits, timings, eval_hits,
+                  Path(args.set))
     return 0
 
 
