@@ -12,12 +12,16 @@ from assistant.config import Settings
 Handlers = dict[str, Any]
 
 
-def open_index(settings: Settings, lazy: bool = False) -> tuple[Any, Any]:
-    """The embedder and the store of the configured index (models load here or, if lazy, on first use)."""
+def open_index(settings: Settings) -> tuple[Any, Any]:
+    """The embedder and the store of the configured index; the model loads only if something is embedded.
+
+    subtle: status, export and import need the model's name and size, not its weights, and an ingest
+    that finds nothing new embeds nothing, so none of them imports torch or loads the model for that.
+    """
     from assistant.index.store import ChunkStore
     from assistant.models.embeddings import load_embedder
 
-    embedder = load_embedder(settings, lazy=lazy)
+    embedder = load_embedder(settings, lazy=True)
     return embedder, ChunkStore(settings, embedder)
 
 
@@ -41,8 +45,7 @@ def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     """Add or update documents; exit 1 when nothing could be ingested (or, --strict, anything skipped)."""
     from ingest.pipeline import ingest
 
-    # subtle: lazy, so an ingest that finds nothing new never imports torch nor loads the model
-    embedder, store = open_index(settings, lazy=True)
+    embedder, store = open_index(settings)
     progress, bars = _progress_bars()
     try:
         summary = ingest(args.inputs, settings, embedder, store, prune=args.prune, on_progress=progress)
