@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -99,13 +98,16 @@ def received(body: AskIn, request: Request, max_chars: int) -> AskRequest:
                       client=client_key(request))
 
 
+def _rate_refusal(exc: RateLimited) -> Refused:
+    return Refused(429, "err_rate", {"Retry-After": str(exc.retry_after)}, seconds=exc.retry_after)
+
+
 async def admit(answers: AnswerService, asked: AskRequest) -> Admission:
     """An answer slot, or the refusal (429 rate limit, 503 busy) in the reader's language."""
     try:
         return await answers.admit(asked)
     except RateLimited as exc:
-        seconds = exc.retry_after
-        raise Refused(429, "err_rate", {"Retry-After": str(seconds)}, seconds=seconds) from None
+        raise _rate_refusal(exc) from None
     except Busy:
         raise Refused(503, "err_busy", {"Retry-After": "5"}) from None
 
@@ -120,7 +122,7 @@ def answers_router(settings: Settings, answers: AnswerService) -> APIRouter:
         admission = await admit(answers, received(body, request, settings.max_question_chars))
         try:
             answer = None
-            async for event in answers.run(admission, progressive=False):
+            async for event in answers.run(admission):
                 if event.kind == "final":
                     answer = event.answer
         except Exception as exc:  # translated to one sentence; the traceback goes to the log
@@ -204,10 +206,10 @@ def feedback_router(answers: AnswerService, feedback: FeedbackLog) -> APIRouter:
     @router.post("/api/feedback", tags=["feedback"], status_code=201)
     async def give_feedback(body: FeedbackIn, request: Request) -> JSONResponse:
         """Store a thumbs up or down with the question, the answer and its citations."""
-        wait = answers.limiter.take(client_key(request)) if answers.limiter is not None else 0.0
-        if wait > 0:
-            seconds = max(1, math.ceil(wait))
-            raise Refused(429, "err_rate", {"Retry-After": str(seconds)}, seconds=seconds)
+        try:
+            answers.throttle(client_key(request))
+        except RateLimited as exc:
+            raise _rate_refusal(exc) from None
         await run_in_threadpool(feedback.record, body.rating, body.question, body.answer, body.citations,
                                 body.comment)
         return JSONResponse({"stored": True, "message": text(reader_language(request), "thanks")},
