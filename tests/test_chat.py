@@ -297,3 +297,63 @@ def test_conflict_sides_are_the_figures_of_the_counted_act() -> None:
     quantities = load_quantities(PROJECT_ROOT / "prompts")
     sides = conflict_sides("How many countries signed the Convention?", [], all_sentences(items), quantities)
     assert [value for value, _ in sides] == ["65 countries", "72 countries"]
+
+
+@pytest.mark.parametrize("question, counts", [
+    ("How many countries signed the Convention?", True),
+    ("Có bao nhiêu quốc gia đã ký Công ước Hà Nội?", True),
+    ("How many delegates attended the signing ceremony?", False),  # no counted noun: any figure will do
+    ("Who signed for Viet Nam?", False),
+])
+def test_a_question_asks_for_a_known_count_only_when_it_names_the_act_and_the_noun(
+        question: str, counts: bool) -> None:
+    from assistant.answering.phrases import load_quantities
+
+    signatories = next(q for q in load_quantities(PROJECT_ROOT / "prompts") if q.name == "signatories")
+    assert signatories.counts(question) is counts
+
+
+def test_a_count_of_signatories_is_not_answered_by_a_count_of_articles(
+        make_settings: Callable[..., Settings]) -> None:
+    """"9 chapters, 71 articles" carries a figure, not the figure asked for: the count of countries leads."""
+    from assistant.answering.citations import number_context
+    from assistant.answering.phrases import load_quantities
+
+    def hit(doc_id: str, text: str) -> Hit:
+        doc = DocMeta(doc_id=doc_id, source=f"{doc_id}.txt", title=doc_id, language="vi", kind="press")
+        return Hit(chunk=Chunk(chunk_id=doc_id, doc_id=doc_id, position=0, text=text), doc=doc, score=1.0,
+                   dense_score=0.9)
+
+    question = "Có bao nhiêu quốc gia đã ký Công ước Hà Nội?"
+    items = number_context([
+        hit("a", "Công ước Hà Nội gồm 9 chương, 71 điều, là kết quả của gần 5 năm thương lượng."),
+        hit("b", "Công ước được 72 nước ký trong hai ngày, 64 nước ký ngay trong phiên chính."),
+    ])
+    answerer = ExtractiveAnswerer(HashEmbedder(), load_phrases(PROJECT_ROOT / "prompts"),
+                                  Calibration(abstain_threshold=0.0, sentence_margin=2.0),
+                                  quantities=load_quantities(PROJECT_ROOT / "prompts"))
+    draft = answerer.answer(question, "vi", items)
+    assert not draft.abstained
+    assert draft.text.splitlines()[1].startswith("Công ước được 72 nước ký")
+
+
+@pytest.mark.parametrize("sentence", [
+    "Tổng Thư ký Liên Hợp Quốc: Công ước Hà Nội là trụ cột giúp thiết lập lại công lý số- Ảnh 5.",
+    "Tường thuật phiên ký sáng 25/10/2025.",
+    "It explains the general provisions chapter.",
+])
+def test_captions_headings_and_descriptions_are_meta(sentence: str) -> None:
+    from assistant.answering.cues import META
+
+    assert META.search(sentence)
+
+
+@pytest.mark.parametrize("sentence", [
+    "Hình phạt tù tối thiểu là bốn năm.",
+    "Ảnh hưởng của Công ước đến quyền riêng tư là lớn.",
+    "The photo shows the delegates.",
+])
+def test_sentences_that_say_something_are_not_meta(sentence: str) -> None:
+    from assistant.answering.cues import META
+
+    assert not META.search(sentence)

@@ -78,3 +78,18 @@ def test_a_lower_case_letter_before_a_period_is_not_an_initial() -> None:
     assert _quotable("It warns of governments such as Viet Nam's. It singles out: Article 35.") == [
         "It warns of governments such as Viet Nam's.", "It singles out: Article 35."]
     assert _quotable("Signed by J. Smith, etc. and others.") == ["Signed by J. Smith, etc. and others."]
+
+
+def test_a_clause_that_continues_a_sentence_is_widened_to_the_sentence_and_a_list_item_is_not() -> None:
+    from assistant.text.segmenter import widen_fragment
+
+    text = ('- "In many countries, merely speaking freely; expressing a nonconforming identity; or '
+            'protesting peacefully can constitute a serious criminal offense."\nNext line.')
+    spans = quotable_sentences(text)
+    fragment = next(s for s in spans if text[s[0]:s[1]].startswith("or protesting"))
+    start, end = widen_fragment(text, *fragment)
+    assert text[start:end].startswith("In many countries, merely speaking freely;")
+    assert text[start:end].endswith("criminal offense.")
+    items = "Cấu trúc theo chương: quy định chung; hợp tác quốc tế (Điều 35-52); phòng ngừa (Điều 53)."
+    item = next(s for s in quotable_sentences(items) if items[s[0]:s[1]].startswith("hợp tác"))
+    assert widen_fragment(items, *item) == item

@@ -18,6 +18,12 @@ class Quantity:
     name: str
     asked: re.Pattern[str]  # the counted thing or act, in a question or a sentence
     stated: re.Pattern[str]  # a number then the noun; the number is the first all-digit group
+    counted: re.Pattern[str]  # the noun alone ("countries", "điều")
+
+    def counts(self, question: str) -> bool:
+        """Whether `question` asks for this count: it names the act or thing and the counted noun."""
+        return bool(HOW_MANY.search(question) and self.asked.search(question)
+                    and self.counted.search(question))
 
 
 def quantity(name: str, asked: Sequence[str], counted: Sequence[str], approximately: Sequence[str] = (),
@@ -34,7 +40,8 @@ def quantity(name: str, asked: Sequence[str], counted: Sequence[str], approximat
         unless = f"(?!{'|'.join(between_except)})" if between_except else ""
         between = rf"(?:{unless}\w+\s+)?"
     stated = before + r"(\d+)\s+" + between + f"(?:{'|'.join(counted)})"
-    return Quantity(name, re.compile("|".join(asked), re.I), re.compile(stated, re.I))
+    return Quantity(name, re.compile("|".join(asked), re.I), re.compile(stated, re.I),
+                    re.compile("|".join(counted), re.I))
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,10 @@ META = re.compile(
     r"|notes|introduces|recounts|quotes|argues|gives|sets out|details|cites|mentions|recalls)\b"
     r"|^\s*(?:(?:il|elle|l'article|la page|le texte|cet article|ce texte)\s+)?(?:explique|décrit|résume"
     r"|présente|rapporte|cite|évoque|mentionne|renvoie|rappelle)\b"
-    r"|^\s*(?:bài(?: viết| báo)?|trang|văn bản)\s+(?:nêu|giới thiệu|trình bày|tóm tắt|mô tả|cho biết)",
+    r"|^\s*(?:bài(?: viết| báo)?|trang|văn bản)\s+(?:nêu|giới thiệu|trình bày|tóm tắt|mô tả|cho biết)"
+    # a page's heading ("Tường thuật phiên ký..."), a photo caption ("...công lý số- Ảnh 5.")
+    r"|^\s*(?:tường thuật|toàn văn)\b|^\s*(?:photo|video|ảnh)\s*:"
+    r"|[-–—:]\s*(?:ảnh|hình|photo|image|video)\s*\d*\.?\s*$",
     re.I,
 )
 

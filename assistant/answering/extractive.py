@@ -20,7 +20,7 @@ from assistant.answering.selection import Candidate, pick
 from assistant.models.embeddings import Embedder
 from assistant.models.profiles import Calibration
 from assistant.text.references import ArticleRef, treaty_of
-from assistant.text.segmenter import MIN_SENTENCE_CHARS, quotable_sentences, split_sentences
+from assistant.text.segmenter import MIN_SENTENCE_CHARS, quotable_sentences, split_sentences, widen_fragment
 from assistant.text.tokenizer import tokenize
 from assistant.types import Citation
 
@@ -202,10 +202,11 @@ class ExtractiveAnswerer:
         qvec = self.embedder.embed_batch([q.standalone], "query")[0]
         q_terms = set(tokenize(q.standalone))
         named = {(ref.article, ref.treaty) for ref in q.refs}
-        # what the user's own words ask for; a bare follow-up ("and the EU?") asks what the earlier one did
-        cue = answer_cue(q.original) or (answer_cue(q.context) if q.context else None)
+        cue = self._cue(q)
         out = []
         for (item, start, end), vec in zip(pool, svecs, strict=True):
+            # scored as cut, quoted whole: "or protesting peacefully..." is no sentence to take alone
+            start, end = widen_fragment(item.hit.chunk.text, start, end)
             sentence = item.hit.chunk.text[start:end]
             cosine = sum(a * b for a, b in zip(qvec, vec, strict=True))
             terms = set(tokenize(sentence, item.hit.doc.language))
@@ -221,6 +222,18 @@ class ExtractiveAnswerer:
                 score -= META_PENALTY
             out.append(Candidate(item, start, end, score, cosine, has_cue or cue is None, meta))
         return sorted(out, key=lambda c: c.score, reverse=True)
+
+    def _cue(self, q: Question) -> re.Pattern[str] | None:
+        """What the user's own words ask for; a bare follow-up ("and the EU?") asks what the earlier one did.
+
+        A count the quantities know ("how many countries signed?") wants that count stated, not any figure:
+        "9 chapters, 71 articles" answers no question about signatories.
+        """
+        for text in (q.original, q.context):
+            cue = answer_cue(text) if text else None
+            if cue is not None:
+                return next((c.stated for c in self.quantities if c.counts(text)), cue)
+        return None
 
     def _sentence_vectors(self, pool: Sequence[_Span]) -> list[Sequence[float]]:
         """Vectors of the pool's sentences: stored at ingest, embedded now only for those not stored."""

@@ -55,6 +55,15 @@ def pick(candidates: list[Candidate], max_picks: int, wide: bool = False,
             if any(_similar(cand.text, p.text) for p in picks):
                 continue
             picks.append(cand)
+    # then the next best sentences near the lead, from any document: the fact asked for often sits in the
+    # sentence after the one that names the question's subject
+    for cand in candidates:
+        if len(picks) >= max_picks:
+            break
+        if cand in picks or cand.meta or not cand.cue or cand.score < lead.score - margin:
+            continue
+        if not any(_similar(cand.text, p.text) for p in picks):
+            picks.append(cand)
     return picks
 
 

@@ -34,6 +34,9 @@ _CLAUSE = re.compile(r"[;:,،؛，；：、](?=\s)|[，；：、]")
 # Where a sentence is cut further for quoting: a quote never spans lines, each list item ("a) ...;") is
 # a quote of its own, and a paragraph's number ("2.") is not part of the quote (articles put it back).
 _QUOTE_CUT = re.compile(r"\n|;[" + re.escape(_END + _CLOSERS) + r";]*(?=\s|$)|(?m:^[ \t]*\d+\.(?=\s))")
+# a clause that goes on from the one before it: a lower-case conjunction or relative pronoun
+_CONTINUES = re.compile(r"(?:or|and|but|nor|which|who|whose|while|whereas|ou|et|mais|ni|dont|qui"
+                        r"|hoặc|và|nhưng|mà|o|y|pero|sino|или|и|но|а)\s")
 _BULLET = re.compile(r"[-*•–]\s+")
 _QUOTE_PAIRS = {'"': '"', "“": "”", "«": "»", "„": "“", "'": "'"}
 
@@ -156,6 +159,16 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     elif end - start >= 2 and text[end - 1] in '"”»' and not any(c in text[start : end - 1] for c in '"“«'):
         end -= 1  # the closing quote of a quotation that began in an earlier sentence
     return start, end
+
+
+def widen_fragment(text: str, start: int, end: int) -> tuple[int, int]:
+    """A quotable span that continues a sentence ("or protesting peacefully can...", cut at a ";"),
+    widened back to the start of its sentence on the same line; any other span (a list item) as it is."""
+    if not _CONTINUES.match(text, start, end):
+        return start, end
+    line = text.rfind("\n", 0, start) + 1
+    begin = next((a for a, b in sentence_bounds(text, line, end) if a <= start < b), start)
+    return _trim(text, begin, end)[0], end
 
 
 def quotable_sentences(text: str) -> list[tuple[int, int]]:
