@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,10 @@ def test_messages_become_question_and_history() -> None:
     ]})
     assert body.conversation() == ("And Article 17?", (Turn("user", "When does it\n\napply?"),
                                                        Turn("assistant", "Within 90 days [1].")))
+    article = replace(CITE, quote="Each Party shall adopt\nsuch measures " * 20)
+    long = sources_text(replace(answer, citations=(article,)), "Sources")
+    assert long.startswith("\n\nSources:\n- [1] X — Article 1 — “Each Party shall adopt such measures Each")
+    assert long.endswith(" …” — https://example.org/x") and len(long) < 340
     assert without_sources("Nguồn trích dẫn [1].\n\nNguồn:\n- [1] X") == "Nguồn trích dẫn [1]."
     unanswered = ChatIn.model_validate({"model": "m", "messages": [{"role": "user", "content": "Hi?"},
                                                                    {"role": "assistant", "content": "Yes."}]})
@@ -276,7 +281,8 @@ def test_real_answer_streamed_equals_whole_and_quotes_are_in_the_cited_chunks(re
     assert "[1]" in answer and sources.count("\n- [") == len(citations) - 1
     for cite in citations:
         assert cite["title"].startswith(BUDAPEST) and "Article 16" in cite["locator"]
-        assert f"- [{cite['n']}] {cite['title']} — {cite['locator']} — “" in sources
+        quote_start = " ".join(cite["quote"].split())[:100]
+        assert f"- [{cite['n']}] {cite['title']} — {cite['locator']} — “{quote_start}" in sources
         doc = httpx.get(f"{real}/api/documents/{cite['doc_id']}", timeout=30).json()
         [chunk] = [c for c in doc["chunks"] if c["chunk_id"] == cite["chunk_id"]]
         assert cite["quote"] in chunk["text"]

@@ -76,7 +76,7 @@ class Reply:
         choices = [] if delta is None else [ChunkChoiceOut(delta=delta, finish_reason=finish_reason)]
         out = ChunkOut(id=self.id, created=self.created, model=self.model, choices=choices,
                        usage=None if usage is None else UsageOut.of(self.prompt, usage))
-        return _sse(out.model_dump(exclude_none=usage is None))
+        return _sse(out.model_dump())
 
 
 def _sse(payload: dict[str, Any]) -> bytes:

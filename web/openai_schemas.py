@@ -16,6 +16,7 @@ MODEL = "convention-assistant"
 MODEL_MODES: dict[str, str | None] = {MODEL: None, f"{MODEL}-extractive": "extractive", f"{MODEL}-llm": "llm"}
 MAX_TURNS = 40  # earlier messages kept as history, as /api/ask's `history` (the assistant reads fewer)
 _MAX_CHARS = 20_000  # one message, as one /api/ask question or turn
+_QUOTE_CHARS = 240  # longer quotes are shortened in the sources list; `citations` has them whole
 _HEADINGS = tuple(sorted({row["sources_heading"] for row in STRINGS.values()}))
 
 
@@ -102,8 +103,17 @@ def sources_text(answer: Answer, heading: str) -> str:
 
 
 def _source_line(c: Citation) -> str:
-    quote = " ".join(c.quote.split())  # a quoted article keeps its line breaks in `citations` only
+    quote = _shortened(" ".join(c.quote.split()))  # line breaks and whole length stay in `citations`
     return f"- [{c.n}] " + " — ".join(x for x in (c.title, c.locator, f"“{quote}”", c.url) if x)
+
+
+def _shortened(quote: str) -> str:
+    """The quote, cut at a word before _QUOTE_CHARS with an ellipsis when longer (a whole article is
+    already the answer's text: its start is enough to find the passage)."""
+    if len(quote) <= _QUOTE_CHARS:
+        return quote
+    cut = quote.rfind(" ", 0, _QUOTE_CHARS)
+    return quote[: cut if cut > 0 else _QUOTE_CHARS] + " …"
 
 
 def without_sources(content: str) -> str:
