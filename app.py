@@ -12,6 +12,8 @@ from web.api import answers_router, feedback_router, index_router, install_error
 from web.feedback import FeedbackLog
 from web.limits import AnswerGate, RateLimiter
 from web.middleware import BodyLimit, RequestContext, SecurityHeaders
+from web.openai_api import openai_router
+from web.openai_errors import error_body, install_error_shape
 from web.widget import widget_router
 
 
@@ -29,12 +31,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app = FastAPI(title="Convention Assistant API", version="0.1.0",
                   description="Cited answers about the UN Convention against Cybercrime and the Budapest "
-                              "Convention. POST /api/ask for JSON, POST /api/chat for server-sent events.")
+                              "Convention. POST /api/ask for JSON, POST /api/chat for server-sent events; "
+                              "an OpenAI-compatible chat API under /v1.")
     install_error_handlers(app)
+    install_error_shape(app)  # after: /v1 errors in OpenAI's shape, the others as web.api answers them
     app.include_router(answers_router(settings, answers))
     app.include_router(index_router(services))
     app.include_router(feedback_router(answers, feedback))
     app.include_router(widget_router())
+    app.include_router(openai_router(services, answers))
 
     from web.chatpage import (  # subtle: gradio is heavy; import it only when the app is built
         build_ui,
@@ -44,9 +49,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     mount_ui(app, build_ui(services, answers, feedback))
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                        allow_methods=["GET", "POST"],
-                       allow_headers=["Content-Type", "Accept", "X-Request-ID"],
+                       allow_headers=["Content-Type", "Accept", "X-Request-ID", "Authorization"],
                        expose_headers=["X-Request-ID"], max_age=600)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, prefix="/v1/", shape=error_body)
     app.add_middleware(SecurityHeaders, widget_ancestors=tuple(settings.cors_origins))
     # outermost, so the request id and the metrics cover every response, refusals included
     app.add_middleware(RequestContext, metrics=services.metrics)

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     port: int = 7860
     cors_origins: tuple[str, ...] = ()
     admin_token: SecretStr = SecretStr("")
+    # bearer keys of the OpenAI-compatible /v1 routes, comma-separated; empty means /v1 asks for no key
+    api_keys: SecretStr = SecretStr("")
     max_question_chars: int = 1000
     max_body_bytes: int = 1_000_000  # API request bodies (question + history + filters); larger ones get 413
     rate_limit_per_minute: int = 30
@@ -100,6 +102,11 @@ class Settings(BaseSettings):
             name = getattr(info, "field_name", "value")
             raise ValueError(f"{name} must be greater than 0. Currently, {name} is {value}")
         return value
+
+    @property
+    def api_key_list(self) -> tuple[str, ...]:
+        """The /v1 bearer keys (CA_API_KEYS split at commas); empty when no key is asked for."""
+        return tuple(key.strip() for key in self.api_keys.get_secret_value().split(",") if key.strip())
 
     @property
     def chroma_dir(self) -> Path:

@@ -1,13 +1,16 @@
-"""Shared fixtures: the real corpus beside the checkout, settings on a temp directory."""
+"""Shared fixtures: the real corpus beside the checkout, settings on a temp directory, apps around a fake."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fakes import EmptyStore, GatedAssistant
 from hypothesis import settings as hypothesis_settings
+from loopback import serve
 from processes import CHROMA, ChromaServer
 
 from assistant.config import Settings, load_settings
@@ -70,3 +73,23 @@ def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
     server = ChromaServer(tmp_path / "chroma-server").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def fake_server(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Any]]:
+    """Start apps around a GatedAssistant; every server stops at the end of the test."""
+    from app import create_app
+    from assistant.wiring import Services
+
+    stack: list[Any] = []
+
+    def start(assistant: GatedAssistant | None = None, **overrides: object) -> tuple[str, GatedAssistant]:
+        assistant = assistant or GatedAssistant()
+        settings = make_settings(embedding_model="small", **overrides)
+        ctx = serve(create_app(settings, Services(settings, assistant, EmptyStore())))
+        stack.append(ctx)
+        return ctx.__enter__(), assistant
+
+    yield start
+    for ctx in reversed(stack):
+        ctx.__exit__(None, None, None)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import threading
 import unicodedata
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+from assistant.types import Answer, Citation, Filters, StreamEvent, Turn
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -62,3 +65,44 @@ class EmptyStore:
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[object]:
         return []
+
+
+CITE = Citation(n=1, doc_id="0123456789abcdef", source="corpus/x.txt", title="X", language="en",
+                locator="Article 1", quote="90 days", url="https://example.org/x", chunk_id="c1")
+
+
+class GatedAssistant:
+    """Fake Assistant for the API's own logic: answers once `release` is set, or raises `error`."""
+
+    def __init__(self, error: Exception | None = None, released: bool = True) -> None:
+        self.error, self.llm = error, None
+        self.release = threading.Event()
+        self.entered = threading.Semaphore(0)
+        self.asked: list[tuple[str, list[Turn], Filters]] = []
+        self.modes: list[str | None] = []  # the answer mode of each question, as asked
+        if released:
+            self.release.set()
+
+    def stream(self, question: str, history: Any = (), filters: Filters = Filters(), mode: str | None = None,
+               k: int | None = None) -> Iterator[StreamEvent]:
+        self.asked.append((question, list(history), filters))
+        self.modes.append(mode)
+        self.entered.release()
+        assert self.release.wait(20)
+        if self.error is not None:
+            raise self.error
+        yield StreamEvent(kind="token", text="It enters into force ")
+        yield StreamEvent(kind="token", text="after 90 days [1].")
+        yield StreamEvent(kind="citations", citations=(CITE,))
+        yield StreamEvent(kind="final", answer=Answer(question=question, language="en", abstained=False,
+                          answer="It enters into force after 90 days [1].", mode="extractive",
+                          citations=(CITE,)))
+
+    def answer(self, question: str, history: Any = (), filters: Filters = Filters(), mode: str | None = None,
+               k: int | None = None) -> Answer:
+        *_, last = self.stream(question, history, filters, mode, k)
+        assert last.answer is not None
+        return last.answer
+
+    def close(self) -> None:
+        pass

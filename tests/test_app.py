@@ -11,71 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
-from fakes import EmptyStore
+from fakes import GatedAssistant
 from loopback import serve
 
 from app import create_app
 from assistant.config import Settings
 from assistant.errors import LLMError, StoreUnavailable
-from assistant.types import Answer, Citation, Filters, StreamEvent, Turn
-from assistant.wiring import Services
+from assistant.types import Filters, Turn
 from web.feedback import FeedbackLog
 from web.limits import AnswerGate, Busy, RateLimiter
-
-CITE = Citation(n=1, doc_id="0123456789abcdef", source="corpus/x.txt", title="X", language="en",
-                locator="Article 1", quote="90 days", url="https://example.org/x", chunk_id="c1")
-
-
-class GatedAssistant:
-    """Fake Assistant for the API's own logic: answers once `release` is set, or raises `error`."""
-
-    def __init__(self, error: Exception | None = None, released: bool = True) -> None:
-        self.error, self.llm = error, None
-        self.release = threading.Event()
-        self.entered = threading.Semaphore(0)
-        self.asked: list[tuple[str, list[Turn], Filters]] = []
-        if released:
-            self.release.set()
-
-    def stream(self, question: str, history: Any = (), filters: Filters = Filters(), mode: str | None = None,
-               k: int | None = None) -> Iterator[StreamEvent]:
-        self.asked.append((question, list(history), filters))
-        self.entered.release()
-        assert self.release.wait(20)
-        if self.error is not None:
-            raise self.error
-        yield StreamEvent(kind="token", text="It enters into force ")
-        yield StreamEvent(kind="token", text="after 90 days [1].")
-        yield StreamEvent(kind="citations", citations=(CITE,))
-        yield StreamEvent(kind="final", answer=Answer(question=question, language="en", abstained=False,
-                          answer="It enters into force after 90 days [1].", mode="extractive",
-                          citations=(CITE,)))
-
-    def answer(self, question: str, history: Any = (), filters: Filters = Filters(), mode: str | None = None,
-               k: int | None = None) -> Answer:
-        *_, last = self.stream(question, history, filters, mode, k)
-        assert last.answer is not None
-        return last.answer
-
-    def close(self) -> None:
-        pass
-
-
-@pytest.fixture
-def fake_server(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Any]]:
-    """Start apps around a GatedAssistant; every server stops at the end of the test."""
-    stack: list[Any] = []
-
-    def start(assistant: GatedAssistant | None = None, **overrides: object) -> tuple[str, GatedAssistant]:
-        assistant = assistant or GatedAssistant()
-        settings = make_settings(embedding_model="small", **overrides)
-        ctx = serve(create_app(settings, Services(settings, assistant, EmptyStore())))
-        stack.append(ctx)
-        return ctx.__enter__(), assistant
-
-    yield start
-    for ctx in reversed(stack):
-        ctx.__exit__(None, None, None)
 
 
 def sse_events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:

@@ -45,6 +45,13 @@ def reader_language(request: Request, question: str = "") -> str:
     return ui_language(request.headers.get("accept-language", ""))
 
 
+def first_problem(exc: RequestValidationError) -> tuple[str, str]:
+    """Where and what the first problem of an invalid body is: ("history.0.role", "Input should be...")."""
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    return where, str(first.get("msg", "invalid"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every refusal and invalid body becomes one sentence in the reader's language."""
 
@@ -55,9 +62,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
-        what = first.get("msg", "invalid")
+        where, what = first_problem(exc)
         sentence = text(reader_language(request), "err_validation", where=where, what=what)
         return JSONResponse({"error": sentence, "field": where}, status_code=422)
 
@@ -69,14 +74,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": sentence}, status_code=exc.status_code, headers=exc.headers)
 
 
+# failure kind (AnswerService) -> status and sentence key of an error while answering
+FAILURES = {"input": (422, "err_input"), "index": (503, "err_store"), "internal": (500, "err_internal")}
+
+
 def failure_body(lang: str, exc: Exception) -> tuple[int, dict[str, Any]]:
     """Status and body for an error while answering (the service has counted and logged it)."""
     kind = failure_kind(exc)
+    status, key = FAILURES[kind]
+    body: dict[str, Any] = {"error": text(lang, key)}
     if kind == "input":
-        return 422, {"error": text(lang, "err_input"), "detail": str(exc)}
-    if kind == "index":
-        return 503, {"error": text(lang, "err_store")}
-    return 500, {"error": text(lang, "err_internal")}
+        body["detail"] = str(exc)
+    return status, body
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:
@@ -88,12 +97,20 @@ def client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def question_problem(question: str, max_chars: int) -> str:
+    """Why no answer can come from this question ("more than N characters", "no words"), or ""."""
+    if len(question.strip()) > max_chars:
+        return f"more than {max_chars} characters"
+    if not any(ch.isalnum() for ch in question):
+        return "no words"
+    return ""
+
+
 def received(body: AskIn, request: Request, max_chars: int) -> AskRequest:
     """The service's request for a validated body; refuses questions no answer can come from."""
-    if len(body.question.strip()) > max_chars:
-        raise Refused(422, "err_validation", where="question", what=f"more than {max_chars} characters")
-    if not any(ch.isalnum() for ch in body.question):
-        raise Refused(422, "err_validation", where="question", what="no words")
+    problem = question_problem(body.question, max_chars)
+    if problem:
+        raise Refused(422, "err_validation", where="question", what=problem)
     return AskRequest(body.question, body.turns(), body.filters.to_filters(), body.mode, body.k,
                       client=client_key(request))
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -66,15 +67,20 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _error(sentence: str) -> dict[str, Any]:
+    return {"error": sentence}
+
+
 class BodyLimit:
     """Pure ASGI middleware: refuse API request bodies over max_bytes with 413 before anything parses them."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, prefix: str = "/api/") -> None:
-        self.app, self.max_bytes, self.prefix = app, max_bytes, prefix
+    def __init__(self, app: ASGIApp, max_bytes: int, prefix: str = "/api/",
+                 shape: Callable[[str], dict[str, Any]] = _error) -> None:
+        self.app, self.max_bytes, self.prefix, self.shape = app, max_bytes, prefix, shape
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"error": f"The request body is larger than {self.max_bytes} bytes: send a "
-                                    "shorter question and history."}).encode()
+        body = json.dumps(self.shape(f"The request body is larger than {self.max_bytes} bytes: send a "
+                                     "shorter question and history.")).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
@@ -125,7 +131,7 @@ def route_label(scope: Scope) -> str:
     if isinstance(path, str) and path:
         return path
     raw = str(scope.get("path", ""))
-    if raw.startswith("/api/") or raw.startswith("/widget") or raw == "/metrics":
+    if raw.startswith(("/api/", "/v1/", "/widget")) or raw == "/metrics":
         return "other"
     return "ui"
 
@@ -163,7 +169,7 @@ class RequestContext:
             route = route_label(scope)
             self.metrics.requests.labels(route, str(status)).inc()
             self.metrics.latency.labels(route).observe(seconds)
-            if route.startswith("/api/"):
+            if route.startswith(("/api/", "/v1/")):
                 log.info("%s %s -> %d", scope.get("method", ""), route, status,
                          extra={"event": "request", "route": route, "status": status,
                                 "ms": round(seconds * 1000, 1)})

@@ -41,6 +41,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "err_internal": "The assistant could not answer this question: try again, or rephrase it.",
         "err_validation": "The request is invalid ({where}: {what}): fix it and send it again.",
         "err_not_found": "No document with id {doc_id} is indexed: use the doc_id of a citation.",
+        "err_key": "The API key is missing or wrong: send one of the keys in CA_API_KEYS as "
+                   "'Authorization: Bearer KEY'.",
+        "err_model": "There is no model {model}: use one of {models} (GET /v1/models lists them).",
+        "err_route": "There is no {path} here: use GET /v1/models or POST /v1/chat/completions.",
+        "sources_heading": "Sources",
         "ui_language": "Language",
         "language_name": "English",
         "example_1": "When does the UN Convention against Cybercrime enter into force?",
@@ -94,6 +99,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "err_validation": "La requête n'est pas valide ({where} : {what}) : corrigez-la et renvoyez-la.",
         "err_not_found": "Aucun document d'identifiant {doc_id} n'est indexé : utilisez le doc_id d'une "
                          "citation.",
+        "err_key": "La clé d'API manque ou est fausse : envoyez l'une des clés de CA_API_KEYS sous la "
+                   "forme 'Authorization: Bearer CLÉ'.",
+        "err_model": "Il n'y a pas de modèle {model} : utilisez l'un de {models} (GET /v1/models les "
+                     "liste).",
+        "err_route": "Il n'y a rien à {path} : utilisez GET /v1/models ou POST /v1/chat/completions.",
+        "sources_heading": "Sources",
         "ui_language": "Langue",
         "language_name": "Français",
         "example_1": "Quand la Convention des Nations unies contre la cybercriminalité entre-t-elle en "
@@ -147,6 +158,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "err_validation": "Yêu cầu không hợp lệ ({where}: {what}): hãy sửa và gửi lại.",
         "err_not_found": "Không có tài liệu nào với mã {doc_id} trong chỉ mục: hãy dùng doc_id của một "
                          "trích dẫn.",
+        "err_key": "Khóa API bị thiếu hoặc sai: hãy gửi một trong các khóa của CA_API_KEYS dưới dạng "
+                   "'Authorization: Bearer KHÓA'.",
+        "err_model": "Không có mô hình {model}: hãy dùng một trong {models} (GET /v1/models liệt kê chúng).",
+        "err_route": "Không có {path} ở đây: hãy dùng GET /v1/models hoặc POST /v1/chat/completions.",
+        "sources_heading": "Nguồn",
         "ui_language": "Ngôn ngữ",
         "language_name": "Tiếng Việt",
         "example_1": "Khi nào Công ước của Liên Hợp Quốc về chống tội phạm mạng có hiệu lực?",
