@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
+from fakes import EmptyStore
 from loopback import serve
 from mcp import Client, StdioServerParameters
 from small_index import index_files
+from test_app import GatedAssistant
 
 from app import create_app
 from assistant.config import Settings
 from assistant.models.embeddings import Embedder
+from assistant.wiring import Services
 from web.schemas import AnswerOut, DocumentOut, PassageOut
 
 REPO = Path(__file__).resolve().parent.parent
@@ -148,19 +152,26 @@ def test_stdio_server_answers_searches_and_fetches(indexed: Settings, small_embe
 # --- over streamable HTTP, mounted in the web app ------------------------------------------------------
 
 
+def answers_counted(web: str) -> float:
+    """The app's count of extractive answers, from /metrics."""
+    scraped = httpx.get(f"{web}/metrics", timeout=30).text
+    found = re.search(r'^ca_answers_total\{mode="extractive"\} (\S+)$', scraped, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
 def test_http_endpoint_answers_as_the_json_api(web: str, indexed: Settings, small_embedder: Embedder) -> None:
     doc_ids = indexed_doc_ids(indexed, small_embedder)
+    before = answers_counted(web)
 
     async def session() -> dict[str, Any]:
         async with Client(f"{web}/mcp") as client:
             return await exercise(client, doc_ids)
 
     answer = anyio.run(session)
+    assert answers_counted(web) == before + 2  # the MCP answers went through the API's answer service
     api = httpx.post(f"{web}/api/ask", json={"question": HANOI}, timeout=120).json()
     for key in ("answer", "citations", "retrieved", "language", "abstained"):
         assert answer[key] == api[key]
-    # the MCP answers went through the same service: counted with the API's
-    assert 'ca_answers_total{mode="extractive"} 3.0' in httpx.get(f"{web}/metrics", timeout=30).text
 
 
 @pytest.mark.parametrize(("tool", "arguments", "field"), [
@@ -180,6 +191,21 @@ def test_bad_arguments_get_one_line_naming_the_field(web: str, tool: str, argume
     message = anyio.run(session)
     assert message.startswith(f"Error executing tool {tool}: The request is invalid {field}")
     assert message.endswith("fix it and send it again.")
+
+
+def test_mcp_and_the_api_share_the_rate_limit(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(embedding_model="small", rate_limit_per_minute=2)
+    with serve(create_app(settings, Services(settings, GatedAssistant(), EmptyStore()))) as base:
+        assert httpx.post(f"{base}/api/ask", json={"question": "When?"}, timeout=30).status_code == 200
+
+        async def session() -> tuple[dict[str, Any], str]:
+            async with Client(f"{base}/mcp") as client:
+                answered = await call(client, "ask", question="When?")
+                return answered, await refusal(client, "ask", question="When?")
+
+        answered, refused = anyio.run(session)
+    assert answered["answer"] == "It enters into force after 90 days [1]."
+    assert refused.startswith("Error executing tool ask: Too many questions from your address: wait ")
 
 
 def test_http_endpoint_refuses_a_foreign_host_header(web: str) -> None:
