@@ -11,6 +11,7 @@ from assistant.wiring import Services, build_services
 from web.api import answers_router, feedback_router, index_router, install_error_handlers
 from web.feedback import FeedbackLog
 from web.limits import AnswerGate, RateLimiter
+from web.mcp_server import build_mcp_server, mount_mcp
 from web.middleware import BodyLimit, RequestContext, SecurityHeaders
 from web.openai_api import openai_router
 from web.openai_errors import error_body, install_error_shape
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(feedback_router(answers, feedback))
     app.include_router(widget_router())
     app.include_router(openai_router(services, answers))
+    mount_mcp(app, build_mcp_server(services, answers), settings)  # before the chat page's catch-all at /
 
     from web.chatpage import (  # subtle: gradio is heavy; import it only when the app is built
         build_ui,

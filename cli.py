@@ -118,6 +118,7 @@ def _register_serve(
 
         host = args.host or settings.host
         port = args.port or settings.port
+        settings = settings.model_copy(update={"host": host, "port": port})  # /mcp checks the Host header
         print(f"building the assistant (model {settings.embedding_model}, index {settings.data_dir})...",
               file=sys.stderr)
         app = create_app(settings)
@@ -183,6 +184,27 @@ def _register_ask(
 
 
 REGISTRY.append(_register_ask)
+
+
+# --- mcp: the Model Context Protocol tools (ask, search, get_document) over stdio ----------------
+
+
+def _register_mcp(
+    sub: argparse._SubParsersAction, common: argparse.ArgumentParser, handlers: dict[str, Command]
+) -> None:
+    def mcp(args: argparse.Namespace, settings: Settings) -> int:
+        from web.mcp_server import serve_stdio
+
+        print(f"MCP server on stdio (model {settings.embedding_model}, index {settings.data_dir})",
+              file=sys.stderr)
+        serve_stdio(settings)
+        return 0
+
+    sub.add_parser("mcp", parents=[common], help="serve the MCP tools ask, search, get_document over stdio")
+    handlers["mcp"] = mcp
+
+
+REGISTRY.append(_register_mcp)
 
 
 # --- eval: the fixed multilingual evaluation set, report and baseline comparison -------

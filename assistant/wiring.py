@@ -72,7 +72,7 @@ class Services:
         """The answer service over this assistant; the web passes its rate limit and gate."""
         return AnswerService(self.assistant, default_mode=self.settings.mode,
                              log_questions=self.settings.log_questions, metrics=self.metrics,
-                             limiter=limiter, gate=gate, watcher=self.watcher)
+                             limiter=limiter, gate=gate, watcher=self.watcher, retriever=self.retriever)
 
     def close(self) -> None:
         """Stop what the assistant started (a local LLM server)."""

@@ -19,9 +19,9 @@ from assistant.answering.service import Admission, AnswerService, AskRequest, fa
 from assistant.config import Settings
 from assistant.errors import Busy, RateLimited, StoreUnavailable
 from assistant.text.languages import UI_LANGUAGES, detect_language
-from assistant.wiring import Services
+from assistant.wiring import DocumentStore, Services
 from web.feedback import FeedbackLog
-from web.schemas import AnswerOut, AskIn, FeedbackIn, answer_json, citations_json
+from web.schemas import AnswerOut, AskIn, DocumentOut, FeedbackIn, answer_json, citations_json
 from web.strings import text, ui_language
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,13 @@ class Refused(Exception):
         self.status, self.key, self.headers, self.values = status, key, headers or {}, values
 
 
-def reader_language(request: Request, question: str = "") -> str:
+def reader_language(request: Request | None, question: str = "") -> str:
     """The reader's interface language: the question's language when it is one, else the browser's."""
     if question:
         detected = detect_language(question)
         if detected in UI_LANGUAGES:
             return detected
-    return ui_language(request.headers.get("accept-language", ""))
+    return ui_language(request.headers.get("accept-language", "") if request is not None else "")
 
 
 def first_problem(exc: RequestValidationError) -> tuple[str, str]:
@@ -106,11 +106,16 @@ def question_problem(question: str, max_chars: int) -> str:
     return ""
 
 
-def received(body: AskIn, request: Request, max_chars: int) -> AskRequest:
-    """The service's request for a validated body; refuses questions no answer can come from."""
-    problem = question_problem(body.question, max_chars)
+def check_question(question: str, max_chars: int) -> None:
+    """Refuses questions no answer can come from: too long, or without a word."""
+    problem = question_problem(question, max_chars)
     if problem:
         raise Refused(422, "err_validation", where="question", what=problem)
+
+
+def received(body: AskIn, request: Request, max_chars: int) -> AskRequest:
+    """The service's request for a validated body; refuses questions no answer can come from."""
+    check_question(body.question, max_chars)
     return AskRequest(body.question, body.turns(), body.filters.to_filters(), body.mode, body.k,
                       client=client_key(request))
 
@@ -202,18 +207,18 @@ def index_router(services: Services) -> APIRouter:
     @router.get("/api/documents/{doc_id}", tags=["documents"])
     async def document(doc_id: str) -> JSONResponse:
         """Metadata and chunks of one indexed source (the doc_id of a citation)."""
-        found = await run_in_threadpool(store.get_doc, doc_id) if _DOC_ID.match(doc_id) else None
+        found = await run_in_threadpool(find_document, store, doc_id)
         if found is None:
             raise Refused(404, "err_not_found", doc_id=doc_id[:64])
-        meta, chunks = found
-        return JSONResponse({
-            "doc_id": meta.doc_id, "source": meta.source, "title": meta.title, "language": meta.language,
-            "kind": meta.kind, "outlet": meta.outlet, "date": meta.date, "url": meta.url,
-            "chunks": [{"chunk_id": c.chunk_id, "position": c.position, "locator": c.locator, "text": c.text,
-                        "page": c.page, "char_start": c.char_start, "char_end": c.char_end} for c in chunks],
-        })
+        return JSONResponse(found.model_dump())
 
     return router
+
+
+def find_document(store: DocumentStore, doc_id: str) -> DocumentOut | None:
+    """An indexed document with its chunks in order, or None for an id no document has."""
+    found = store.get_doc(doc_id) if _DOC_ID.match(doc_id) else None
+    return DocumentOut.of(*found) if found is not None else None
 
 
 def feedback_router(answers: AnswerService, feedback: FeedbackLog) -> APIRouter:

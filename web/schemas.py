@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assistant.text.languages import CORE_LANGUAGES, KNOWN_LANGUAGES
-from assistant.types import Answer, Citation, Filters, Turn
+from assistant.types import Answer, Chunk, Citation, DocMeta, Filters, Hit, Turn
 
 _DATE = r"^(\d{4}(-\d{2}(-\d{2})?)?)?$"
 
@@ -128,6 +128,68 @@ class AnswerOut(BaseModel):
                               for cid, score in answer.retrieved],
                    timings_ms=dict(answer.timings_ms), notice=answer.notice,
                    standalone_question=answer.standalone_question)
+
+
+class PassageOut(BaseModel):
+    """One passage a search found: its text, where it stands, its document and its fused score."""
+
+    text: str
+    locator: str
+    title: str
+    language: str
+    url: str
+    source: str
+    doc_id: str
+    chunk_id: str
+    score: float
+
+    @classmethod
+    def of(cls, hit: Hit) -> PassageOut:
+        """The output form of a Hit."""
+        return cls(text=hit.chunk.text, locator=hit.chunk.locator, title=hit.doc.title,
+                   language=hit.doc.language, url=hit.doc.url, source=hit.doc.source, doc_id=hit.doc.doc_id,
+                   chunk_id=hit.chunk.chunk_id, score=round(hit.score, 6))
+
+
+class SearchOut(BaseModel):
+    """The passages found for a question, best first."""
+
+    passages: list[PassageOut]
+
+
+class ChunkOut(BaseModel):
+    """One chunk of a document, in document order, with its offsets in the document's text."""
+
+    chunk_id: str
+    position: int
+    locator: str
+    text: str
+    page: int | None
+    char_start: int
+    char_end: int
+
+
+class DocumentOut(BaseModel):
+    """An indexed source: its metadata and all its chunks in order."""
+
+    doc_id: str
+    source: str
+    title: str
+    language: str
+    kind: str
+    outlet: str
+    date: str
+    url: str
+    chunks: list[ChunkOut]
+
+    @classmethod
+    def of(cls, meta: DocMeta, chunks: list[Chunk]) -> DocumentOut:
+        """The output form of a document and its chunks."""
+        return cls(doc_id=meta.doc_id, source=meta.source, title=meta.title, language=meta.language,
+                   kind=meta.kind, outlet=meta.outlet, date=meta.date, url=meta.url,
+                   chunks=[ChunkOut(chunk_id=c.chunk_id, position=c.position, locator=c.locator,
+                                    text=c.text, page=c.page, char_start=c.char_start, char_end=c.char_end)
+                           for c in chunks])
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:

@@ -1,22 +1,24 @@
 """AnswerService: the one path from a question to an answer, for every entry point.
 
-The JSON API, the event stream, the chat page, the widget and the CLI all ask through it, so the rate
-limit, the bound on concurrent answers, the index sync, the metrics and the answer log are applied once.
+The JSON API, the event stream, the chat page, the widget, the CLI and the MCP tools all ask through it,
+so the rate limit, the bound on concurrent answers, the index sync, the metrics and the answer log are
+applied once. Searches for passages alone (the MCP search tool, the LangChain retriever) take the same way.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import anyio
 
-from assistant.errors import AssistantError, InputError, RateLimited, StoreUnavailable
+from assistant.errors import AssistantError, ConfigError, InputError, RateLimited, StoreUnavailable
 from assistant.observability import Metrics, answer_log_fields
-from assistant.types import Answer, Filters, StreamEvent, Turn
+from assistant.types import Answer, Filters, Hit, StreamEvent, Turn
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,12 @@ class Answerer(Protocol):
 
     def stream(self, question: str, history: Sequence[Turn] = ..., filters: Filters = ...,
                mode: str | None = None, k: int | None = None) -> Iterator[StreamEvent]: ...
+
+
+class Searcher(Protocol):
+    """What a search needs from the retriever (assistant.retrieval.retriever.Retriever)."""
+
+    def search(self, question: str, filters: Filters = ..., k: int | None = None) -> list[Hit]: ...
 
 
 class Limiter(Protocol):
@@ -79,9 +87,10 @@ class AnswerService:
 
     def __init__(self, assistant: Answerer, *, default_mode: str, log_questions: bool = False,
                  metrics: Metrics | None = None, limiter: Limiter | None = None, gate: Gate | None = None,
-                 watcher: Syncer | None = None) -> None:
+                 watcher: Syncer | None = None, retriever: Searcher | None = None) -> None:
         self.assistant, self.default_mode, self.log_questions = assistant, default_mode, log_questions
         self.metrics, self.limiter, self.gate, self.watcher = metrics, limiter, gate, watcher
+        self.retriever = retriever
 
     def throttle(self, client: str) -> None:
         """Spend one of the client's rate-limit tokens; raises RateLimited when none is left."""
@@ -130,6 +139,38 @@ class AnswerService:
     def ask_now(self, request: AskRequest) -> Answer:
         """`ask` for callers without an event loop (the CLI)."""
         return anyio.run(self.ask, request)
+
+    async def search(self, request: AskRequest) -> list[Hit]:
+        """The passages the answers would be built from, best first, under the same limits as a question."""
+        admission = await self.admit(request)
+        try:
+            return await anyio.to_thread.run_sync(self._retrieve, request)
+        finally:
+            admission.release()
+
+    def search_now(self, request: AskRequest) -> list[Hit]:
+        """`search` for callers without an event loop (the LangChain retriever); rate limited, not gated."""
+        self.throttle(request.client)
+        return self._retrieve(request)
+
+    def _retrieve(self, request: AskRequest) -> list[Hit]:
+        if self.retriever is None:
+            raise ConfigError("Searching needs this project's index: build the services with build_services.")
+        started = time.perf_counter()
+        try:
+            if self.watcher is not None:
+                self.watcher.check()
+            hits = self.retriever.search(request.question, request.filters, request.k)
+        except Exception as exc:
+            self.count_failure(exc)
+            raise
+        elapsed_ms = round(1000 * (time.perf_counter() - started), 1)
+        fields: dict[str, object] = {"event": "search", "ms": elapsed_ms,
+                                     "retrieved_ids": [hit.chunk.chunk_id for hit in hits]}
+        if self.log_questions:
+            fields["question"] = request.question[:300]
+        log.info("searched", extra=fields)
+        return hits
 
     def _record(self, answer: Answer, request: AskRequest) -> None:
         requested = request.mode or self.default_mode
