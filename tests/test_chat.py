@@ -254,6 +254,11 @@ def test_extractive_lead_in_has_its_own_line(build: Callable[..., Assistant]) ->
     ("Quand la Convention entre-t-elle en vigueur ?", "90 days after the 40th ratification.", True),
     ("Khi nào Công ước có hiệu lực?", "Công ước được ký ngày 25 tháng 10.", True),
     ("When was it adopted?", "It was adopted by consensus.", False),
+    # the number of a reference, a year, a date's day are no counts
+    ("Combien d'États l'ont ratifié ?", "Le protocole (STCE n° 224) date du 17 novembre 2021.", False),
+    ("How many states voted for resolution 74/247?", "Resolution 74/247 was adopted in 2019.", False),
+    ("Bao nhiêu nước đã ký?", "Lễ ký diễn ra ngày 25 tháng 10 năm 2025 theo Điều 64.", False),
+    ("How many states signed?", "72 countries signed, 64 of them on 25 October.", True),
 ])
 def test_answer_cue(question: str, sentence: str, holds: bool) -> None:
     cue = answer_cue(question)

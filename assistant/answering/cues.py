@@ -11,8 +11,18 @@ HOW_MANY = re.compile(r"how many|how much|number of|combien|nombre de|bao nhiêu
 WHEN = re.compile(r"\bwhen\b|what date|which year|how long|\bquand\b|quelle date|quelle année"
                   r"|combien de temps|khi nào|bao giờ|ngày nào|năm nào|bao lâu|cu[aá]ndo|qu[eé] fecha"
                   r"|когда|какого числа|متى|何时|什么时候|哪一年|哪天|多久", re.I)
-# A figure: digits or a number word (press and treaties spell out "ninety days", "seventy-two states").
-FIGURE = re.compile(r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty"
+# A figure: digits or a number word (press and treaties spell out "ninety days", "seventy-two states"); not
+# the number of a reference ("STCE n° 224", "ETS 185", "Article 16", "resolution 74/247") nor a year ...
+_REFERENCE = "".join(rf"(?<!{w} )" for w in ("n°", "no.", "ets", "stce", "article", "art.", "điều", "المادة",
+                                             "tháng"))
+_MONTHS = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december"
+           r"|janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre|enero"
+           r"|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)\b"
+           r"|tháng|январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр")
+# ... nor the day or month of a date ("17 November 2021", "1er décembre", "25 tháng 10")
+FIGURE = re.compile(_REFERENCE + r"(?<![\d/.,°])(?!(?:19|20)\d\d(?!\d))\d+(?![\d/])"
+                    r"(?!(?:er)?\s+(?:" + _MONTHS + r"))"
+                    r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty"
                     r"|sixty|seventy|eighty|ninety|hundred|deux|trois|quatre|cinq|dix|vingt|trente"
                     r"|quarante|cinquante|soixante|cent|dos|tres|cuatro|cinco|diez|veinte|treinta"
                     r"|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|bốn|mươi|mười|trăm)\b"
