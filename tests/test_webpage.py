@@ -5,6 +5,7 @@ extractor when trafilatura finds no story."""
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -41,6 +42,9 @@ def site() -> Iterator[str]:
         "/phap-luat/phe-chuan-cong-uoc.html": (200, "text/html", (PAGES / "vi_tin_ha_noi.html").read_bytes()),
         "/tech/uae-convention": (200, utf8, (PAGES / "ar_akhbar_alkhalij.html").read_bytes()),
         "/pictures/signing-day": (200, utf8, (PAGES / "en_photo_story.html").read_bytes()),
+        # the same page without its headline: trafilatura finds nothing at all
+        "/pictures/captions": (200, utf8, re.sub(rb"<h1>.*?</h1>", b"",
+                                                 (PAGES / "en_photo_story.html").read_bytes())),
         # compressed bytes without Content-Encoding: never unpacked past the size limit
         "/bomb.html": (200, "text/html", gzip.compress(b"<p>" + b"inflated " * 2_000_000 + b"</p>")),
     }
@@ -110,24 +114,33 @@ def test_arabic_article_with_arabic_indic_digits(site: str, make_settings: Setti
                        "جميع الحقوق محفوظة", "سارة المنصوري")
 
 
+CAPTIONS = (
+    "Delegates queue at the National Convention Centre before the first signatures of the UN Convention "
+    "against Cybercrime on Saturday morning.\n\n"
+    "The Secretary-General opens the ceremony; officials say seventy-two states signed over the two days."
+    "\n\nRights groups hold a vigil outside the venue, warning that the treaty may be used against "
+    "journalists."
+)
+
+
+@pytest.mark.parametrize(("path", "title", "text"), [
+    # trafilatura finds the headline alone: its title stands
+    ("/pictures/signing-day", "In pictures: signing day in Hanoi",
+     "In pictures: signing day in Hanoi\n\n" + CAPTIONS),
+    # trafilatura finds nothing at all: the page's <title>
+    ("/pictures/captions", "In pictures: signing day in Hanoi | Harbour Times", CAPTIONS),
+])
 def test_photo_page_falls_back_to_the_whole_page(site: str, make_settings: SettingsFactory,
-                                                 caplog: pytest.LogCaptureFixture) -> None:
-    """Its text is all in captions: trafilatura finds only the headline, so the whole-page extractor reads
-    the page (still without navigation, banner and footer); trafilatura's title stands."""
+                                                 caplog: pytest.LogCaptureFixture, path: str, title: str,
+                                                 text: str) -> None:
+    """Its text is all in captions, so the whole-page extractor reads the page: still without navigation,
+    banner, footer and the dateline, which gives the date."""
     with caplog.at_level("INFO", logger="ingest.webpage"):
-        doc = _load(site, "/pictures/signing-day", make_settings)
+        doc = _load(site, path, make_settings)
     assert "no main text found; reading the whole page" in caplog.text
     meta = doc.meta
-    assert (meta.title, meta.outlet, meta.date, meta.kind) == (
-        "In pictures: signing day in Hanoi", "Harbour Times", "2025-10-26", "press")
-    assert doc.text == (
-        "In pictures: signing day in Hanoi\n\n"
-        "Delegates queue at the National Convention Centre before the first signatures of the UN Convention "
-        "against Cybercrime on Saturday morning.\n\n"
-        "The Secretary-General opens the ceremony; officials say seventy-two states signed over the two days."
-        "\n\nRights groups hold a vigil outside the venue, warning that the treaty may be used against "
-        "journalists."
-    )
+    assert (meta.title, meta.outlet, meta.date, meta.kind) == (title, "Harbour Times", "2025-10-26", "press")
+    assert doc.text == text
 
 
 def test_compressed_bytes_are_refused_not_unpacked(site: str, make_settings: SettingsFactory) -> None:
