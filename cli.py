@@ -232,6 +232,10 @@ def _register_eval(
                         help="documents to ingest first (repeatable; default ../shared/corpus)")
     parser.add_argument("--baseline", metavar="FILE", help="baseline to compare with (eval/baseline.json)")
     parser.add_argument("--write-baseline", action="store_true", help="save this run as the new baseline")
+    parser.add_argument("--junit", metavar="FILE",
+                        help="write a JUnit XML report: a test case per question and per gate")
+    parser.add_argument("--markdown", metavar="FILE",
+                        help="write the summary tables and gates as Markdown (e.g. $GITHUB_STEP_SUMMARY)")
     handlers["eval"] = eval_cmd
 
 

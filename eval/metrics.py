@@ -86,13 +86,17 @@ def ndcg_at(ranked_docs: Sequence[str], expected: Sequence[str], k: int, n_relev
 # --- answers -----------------------------------------------------------------------------------
 
 
+def facts_missing(answer: str, facts: Sequence[str]) -> list[str]:
+    """The expected facts the answer does not state; "a|b" accepts either form."""
+    text = normalize(answer)
+    return [f for f in facts if not any(_contains(text, alt) for alt in f.split("|"))]
+
+
 def fact_recall(answer: str, facts: Sequence[str]) -> float | None:
     """Share of expected facts found in the answer; "a|b" accepts either form; None when no facts."""
     if not facts:
         return None
-    text = normalize(answer)
-    found = sum(1 for f in facts if any(_contains(text, alt) for alt in f.split("|")))
-    return found / len(facts)
+    return (len(facts) - len(facts_missing(answer, facts))) / len(facts)
 
 
 def facts_stated(answer: str, facts: Sequence[str]) -> bool | None:

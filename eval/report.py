@@ -95,21 +95,31 @@ def _dropped(metric: str, now: float, before: float, tolerance: float) -> bool:
     return change > tolerance + 1e-9
 
 
-def language_regressions(result: EvalResult, baseline: Mapping[str, Any]) -> list[str]:
-    """Per question language, answer metrics that dropped beyond tolerance (one question may flip)."""
-    found = []
-    before_all = baseline.get("by_language", {})
-    for language, now in result.summary["by_language"].items():
-        before = before_all.get(language, {})
-        for metric in PER_LANGUAGE:
-            a, b = now.get(metric), before.get(metric)
-            if not isinstance(a, float | int) or not isinstance(b, float | int):
-                continue
-            applicable = sum(1 for r in result.results if r.language == language and _applies(r, metric))
-            tolerance = max(TOLERANCE[metric], 1.0 / max(applicable, 1))
-            if _dropped(metric, a, b, tolerance):
-                found.append(f"{metric} [{language}] {b:.3f} -> {a:.3f}")
-    return found
+@dataclass(frozen=True)
+class Check:
+    """One metric against its baseline value, overall or for one question language."""
+
+    metric: str
+    language: str  # "" for the whole set
+    before: float
+    now: float
+    tolerance: float
+
+    @property
+    def dropped(self) -> bool:
+        """Worse than the baseline by more than the tolerance."""
+        return _dropped(self.metric, self.now, self.before, self.tolerance)
+
+    @property
+    def label(self) -> str:
+        """How a regression is named: "hit@5" overall, "facts_stated [fr] 0.700 -> 0.500" per language."""
+        if not self.language:
+            return self.metric
+        return f"{self.metric} [{self.language}] {self.before:.3f} -> {self.now:.3f}"
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, float | int)
 
 
 def _applies(r: Any, metric: str) -> bool:
@@ -118,6 +128,24 @@ def _applies(r: Any, metric: str) -> bool:
     if metric == "answerable_abstained":
         return bool(r.answerable)
     return getattr(r, metric) is not None
+
+
+def tolerance_checks(result: EvalResult, baseline: Mapping[str, Any]) -> list[Check]:
+    """Every metric of TOLERANCE overall, then the answer metrics per question language, where one
+    question may flip (a language has few rows)."""
+    now, before = result.summary["overall"], baseline.get("overall", {})
+    checks = [Check(k, "", before[k], now[k], tol) for k, tol in TOLERANCE.items()
+              if _number(now.get(k)) and _number(before.get(k))]
+    before_all = baseline.get("by_language", {})
+    for language, values in result.summary["by_language"].items():
+        old = before_all.get(language, {})
+        for metric in PER_LANGUAGE:
+            if not _number(values.get(metric)) or not _number(old.get(metric)):
+                continue
+            applicable = sum(1 for r in result.results if r.language == language and _applies(r, metric))
+            tolerance = max(TOLERANCE[metric], 1.0 / max(applicable, 1))
+            checks.append(Check(metric, language, old[metric], values[metric], tolerance))
+    return checks
 
 
 def compare(result: EvalResult, baseline: Mapping[str, Any] | None) -> Comparison:
@@ -132,11 +160,8 @@ def compare(result: EvalResult, baseline: Mapping[str, Any] | None) -> Compariso
             f"{result.config.get('embedding_model')!r}; regenerate it with --write-baseline"
         ))
     now, before = result.summary["overall"], baseline.get("overall", {})
-    deltas = {k: now[k] - before[k] for k in DELTA_METRICS
-              if isinstance(now.get(k), float | int) and isinstance(before.get(k), float | int)}
-    regressions = [k for k, tol in TOLERANCE.items()
-                   if k in deltas and _dropped(k, now[k], before[k], tol)]
-    regressions += language_regressions(result, baseline)
+    deltas = {k: now[k] - before[k] for k in DELTA_METRICS if _number(now.get(k)) and _number(before.get(k))}
+    regressions = [c.label for c in tolerance_checks(result, baseline) if c.dropped]
     worse: list[str] = []
     old_questions: Mapping[str, Any] = baseline.get("questions", {})
     for r in result.results:

@@ -52,6 +52,7 @@ class QuestionResult:
     cites_expected: bool | None = None  # answerable: some citation is an expected source
     first_cite_expected: bool | None = None  # answerable: the first citation the answer shows is expected
     facts_stated: bool | None = None  # answerable with facts: every expected fact is in the answer
+    missing_facts: list[str] = field(default_factory=list)  # answerable: the expected facts not stated
     language_ok: bool | None = None
     forbidden_hits: list[str] = field(default_factory=list)
     latency_ms: float = 0.0
@@ -138,6 +139,7 @@ def score_answer(
             first is not None and m.is_relevant(first, row.expected_sources)),
         facts_stated=None if not (row.answerable and row.expected_facts) else (
             answered and bool(m.facts_stated(answer.answer, row.expected_facts))),
+        missing_facts=m.facts_missing(answer.answer, row.expected_facts) if row.answerable else [],
         language_ok=m.language_match(answer.answer, row.language, detect),
         forbidden_hits=m.forbidden_found(answer.answer, row.forbidden),
         stage_ms=dict(answer.timings_ms),
@@ -152,6 +154,7 @@ def failed(row: EvalRow, doc_languages: Mapping[str, str], error: str, latency_m
         cites_expected=False if row.answerable else None,
         first_cite_expected=False if row.answerable else None,
         facts_stated=False if row.answerable and row.expected_facts else None,
+        missing_facts=list(row.expected_facts) if row.answerable else [],
     )
 
 

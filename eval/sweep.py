@@ -110,23 +110,9 @@ def score(rows: Sequence[SweepRow], answers: Sequence[Answer]) -> SweepResult:
         ok = said_missing(row, answer) if row.form == "missing" else leads_with_article(row, answer)
         first_line = answer.answer.splitlines()[0] if answer.answer else ""
         result.rows.append({"id": row.id, "ok": ok, "question": row.question, "answer_start": first_line,
-                            "ms": answer.timings_ms.get("total")})
+                            "ms": answer.timings_ms.get("total"), "language": row.language,
+                            "form": row.form, "treaty": row.treaty, "article": row.article})
         for key in (f"{row.form}", f"{row.form}/{row.language}"):
             groups.setdefault(key, []).append(ok)
     result.summary = {key: {"n": len(v), "ok": sum(v) / len(v)} for key, v in sorted(groups.items())}
     return result
-
-
-MIN_LEADS = 0.97  # the issue's target: the answer leads with the named article, per language and form
-SWEEP_TOLERANCE = 0.01
-
-
-def compare_sweep(summary: dict[str, Any], baseline: dict[str, Any] | None) -> list[str]:
-    """Groups below the absolute floor, or below the baseline beyond tolerance."""
-    failures = [f"{key} {v['ok']:.3f} < {MIN_LEADS}" for key, v in summary.items() if v["ok"] < MIN_LEADS]
-    before = (baseline or {}).get("summary", {})
-    for key, v in summary.items():
-        old = before.get(key, {}).get("ok")
-        if old is not None and v["ok"] < old - SWEEP_TOLERANCE:
-            failures.append(f"{key} {old:.3f} -> {v['ok']:.3f}")
-    return failures

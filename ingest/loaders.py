@@ -15,8 +15,10 @@ from assistant.config import Settings
 from assistant.errors import IngestError
 from assistant.text.languages import detect_language
 from assistant.types import DocMeta, Document
+from ingest.dates import normalize_date
 from ingest.fetch import fetch
 from ingest.formats import Extracted, extract_docx, extract_html, extract_pdf, extract_text
+from ingest.webpage import extract_web_page
 
 log = logging.getLogger(__name__)
 
@@ -106,48 +108,6 @@ def discover(inputs: Sequence[str]) -> tuple[list[SourceRef], list[Skipped]]:
 
 
 # --- metadata -----------------------------------------------------------------------------------
-
-_MONTHS = {
-    m: i + 1
-    for names in (
-        "january february march april may june july august september october november december",
-        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-        "jan feb mar apr may jun jul aug sep oct nov dec",
-    )
-    for i, m in enumerate(names.split())
-}
-_ISO_DATE = re.compile(r"\b((?:19|20)\d\d)(?:-(\d\d)(?:-(\d\d))?)?(?!\d)")
-_DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})(?:er)?\s+([A-Za-zéû]+)\.?\s+((?:19|20)\d\d)\b")
-_MONTH_DAY_YEAR = re.compile(r"\b([A-Za-z]+)\.?\s+(\d{1,2}),?\s+((?:19|20)\d\d)\b")
-_MONTH_YEAR = re.compile(r"\b([A-Za-zéû]+)\s+((?:19|20)\d\d)\b")
-_NUMERIC_DMY = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-]((?:19|20)\d\d)\b")
-
-
-def normalize_date(value: str) -> str:
-    """An ISO date (YYYY, YYYY-MM or YYYY-MM-DD) from free text such as '23 November 2001'; '' if none."""
-    # the earliest date mentioned is the document's ("2025 (before ... 17 July 2025)" is 2025);
-    # at the same position the more precise form wins
-    candidates = [(m.start(), "-".join(g for g in m.groups() if g)) for m in _ISO_DATE.finditer(value)]
-    for m in _DAY_MONTH_YEAR.finditer(value):
-        if m.group(2).lower() in _MONTHS:
-            candidates.append(
-                (m.start(), f"{m.group(3)}-{_MONTHS[m.group(2).lower()]:02d}-{int(m.group(1)):02d}")
-            )
-    for m in _MONTH_DAY_YEAR.finditer(value):
-        if m.group(1).lower() in _MONTHS:
-            candidates.append(
-                (m.start(), f"{m.group(3)}-{_MONTHS[m.group(1).lower()]:02d}-{int(m.group(2)):02d}")
-            )
-    for m in _MONTH_YEAR.finditer(value):
-        if m.group(1).lower() in _MONTHS:
-            candidates.append((m.start(), f"{m.group(2)}-{_MONTHS[m.group(1).lower()]:02d}"))
-    for m in _NUMERIC_DMY.finditer(value):
-        if 1 <= int(m.group(2)) <= 12 and 1 <= int(m.group(1)) <= 31:
-            candidates.append((m.start(), f"{m.group(3)}-{int(m.group(2)):02d}-{int(m.group(1)):02d}"))
-    if not candidates:
-        return ""
-    return min(candidates, key=lambda c: (c[0], -len(c[1])))[1]
-
 
 _ARTICLE_HEADING = re.compile(
     r"^(?:Article|Artículo|Articolo|Artigo|Artikel|Điều|Статья|المادة)\s+(\d+|premier|[IVXLC]+)\b[^\n]{0,100}$"
@@ -243,13 +203,16 @@ def build_meta(
 # --- loading ------------------------------------------------------------------------------------
 
 
-def _extract(fmt: str, raw: bytes, what: str, charset: str = "") -> Extracted:
+def _extract(fmt: str, raw: bytes, what: str, charset: str = "", url: str = "") -> Extracted:
+    """The body and hints of one input; an HTML page fetched from `url` goes through trafilatura."""
     if not raw.strip():
         raise IngestError(f"{what}: the file is empty; remove it or add text.")
     if fmt == "pdf":
         return extract_pdf(raw, what)
     if fmt == "docx":
         return extract_docx(raw, what)
+    if fmt == "html" and url:
+        return extract_web_page(raw, what, url, charset)
     if fmt == "html":
         return extract_html(raw, what, charset)
     return extract_text(raw, what, markdown=fmt == "md", charset=charset)
@@ -259,7 +222,7 @@ def load(ref: SourceRef, settings: Settings) -> Document:
     """Read and parse one input into a Document (NFC body, never the header), or raise IngestError."""
     if _is_url(ref.location):
         fetched = fetch(ref.location, settings)
-        extracted = _extract(fetched.fmt, fetched.raw, ref.source, fetched.charset)
+        extracted = _extract(fetched.fmt, fetched.raw, ref.source, fetched.charset, url=fetched.url)
         meta = build_meta(ref.source, fetched.raw, extracted, fetched.fmt == "html", fetched_url=ref.location)
     else:
         path = Path(ref.location)

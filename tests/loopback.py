@@ -1,7 +1,10 @@
-"""Run an ASGI app with uvicorn on a free loopback port in a thread, for tests and the load bench."""
+"""Servers on a free loopback port in a thread, for tests and the load bench: an ASGI app with uvicorn,
+or fixed pages with http.server."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import socket
 import threading
 import time
@@ -37,3 +40,35 @@ def serve(app: Any, timeout_s: float = 60.0) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class Routes(http.server.BaseHTTPRequestHandler):
+    """Serves a fixed (status, content type, body) per path, 404 elsewhere; subclass it with its routes."""
+
+    routes: dict[str, tuple[int, str, bytes]] = {}
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"not found"))
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        # the client may give up first, as size and timeout tests mean it to
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serve_routes(handler: type[Routes]) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 until the block ends; yields its base URL (no trailing slash)."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -16,24 +16,15 @@ import pytest
 
 from assistant.config import Settings, load_settings
 from assistant.models.profiles import PROFILES, is_installed
+from eval.gates import MIN_LEADS, Gate, compare_sweep, floor_gates
 from eval.report import TOLERANCE, compare, load_baseline, write_report
 from eval.runner import SPLITS, EvalResult, run_eval, run_sweep
-from eval.sweep import MIN_LEADS, SweepResult, compare_sweep
+from eval.sweep import SweepResult
 
 pytestmark = pytest.mark.slow
 
-# Requirements; never lower them to make a run pass. The issue's targets on the test split are higher
-# (cites 0.90, first citation 0.80, facts 0.85, decoys 0.90, answerable abstained 0.05) and not met yet;
-# the README states where the system stands. Cites and first-citation floors were set before the test
-# split was first run; the facts and decoy floors after it (first run: 0.523 and 0.458), above what the
-# answerer before this change got on the same held-out rows (0.308 and 0.292).
-MIN_HIT5 = 0.85
-MIN_PAIR_HIT5 = 0.75
-MIN_PAIR_QUESTIONS = 5
-MIN_CITATION_VALIDITY = 1.0
-MIN_ABSTENTION_RECALL = 0.8  # off-topic questions and absent articles; decoys have their own floor
-FLOORS = {"cites_expected": 0.80, "first_cite_expected": 0.70, "facts_stated": 0.45, "decoys_abstained": 0.40}
-MAX_ANSWERABLE_ABSTAINED = 0.08
+# The floors are requirements (eval/gates.py says where each comes from); never lower them to make a run
+# pass. The command's exit status and its JUnit report check the same gates.
 
 
 def _missing(reason: str) -> None:
@@ -69,6 +60,17 @@ def _failing(result: EvalResult, check: Any) -> str:
     return f"{len(ids)} failing: {', '.join(ids)}"
 
 
+def _floors(result: EvalResult, *metrics: str) -> list[Gate]:
+    """The floor gates of these metrics; each must have been checked."""
+    gates = [g for g in floor_gates(result) if g.metric in metrics]
+    assert {g.metric for g in gates} == set(metrics), f"no floor checked for {set(metrics)}"
+    return gates
+
+
+def _not_passed(gates: list[Gate]) -> str:
+    return "; ".join(f"{g.name}: {g.detail}" for g in gates if g.passed is not True)
+
+
 def test_report_is_written(split: tuple[str, EvalResult], tmp_path: Path) -> None:
     name, result = split
     write_report(result, tmp_path / "report", load_baseline(split=name))
@@ -78,54 +80,30 @@ def test_report_is_written(split: tuple[str, EvalResult], tmp_path: Path) -> Non
 
 
 def test_hit_at_5_overall_and_per_pair(split: tuple[str, EvalResult]) -> None:
+    """hit@5 overall, and for each language pair with enough scored questions."""
     _, result = split
-    hit5 = result.summary["overall"]["hit@5"]
-    assert hit5 >= MIN_HIT5, f"hit@5 {hit5:.3f} < {MIN_HIT5}; " + _failing(result, lambda r: r.hit5 == 0.0)
-    low = []
-    for pair, values in result.summary["by_pair"].items():
-        scored = [r for r in result.results if r.pair == pair and r.hit5 is not None]
-        if len(scored) >= MIN_PAIR_QUESTIONS and values["hit@5"] < MIN_PAIR_HIT5:
-            missed = ", ".join(r.id for r in scored if r.hit5 == 0.0)
-            low.append(f"{pair} {values['hit@5']:.3f} (n={len(scored)}; missed {missed})")
-    assert not low, f"hit@5 < {MIN_PAIR_HIT5} for: " + "; ".join(low)
+    gates = _floors(result, "hit@5")
+    assert not _not_passed(gates), _not_passed(gates)
 
 
 def test_every_citation_is_valid(split: tuple[str, EvalResult]) -> None:
     _, result = split
-    validity = result.summary["overall"]["citation_validity"]
-    bad = [r for r in result.results if r.citation_valid is False]
-    problems = [f"{r.id}: {'; '.join(r.citation_problems)}" for r in bad]
-    assert validity is not None, "no answer carried a citation"
-    assert validity >= MIN_CITATION_VALIDITY, "invalid citations: " + " | ".join(problems)
+    gates = _floors(result, "citation_validity")
+    assert not _not_passed(gates), _not_passed(gates)
 
 
 def test_the_answer_cites_states_and_abstains(split: tuple[str, EvalResult]) -> None:
     """What the reader gets, against the floors (overall)."""
     _, result = split
-    overall = result.summary["overall"]
-    checks = {
-        "cites_expected": lambda r: r.cites_expected is False,
-        "first_cite_expected": lambda r: r.first_cite_expected is False,
-        "facts_stated": lambda r: r.facts_stated is False,
-        "decoys_abstained": lambda r: r.category == "decoy" and not r.abstained,
-    }
-    low = [f"{metric} {overall[metric]:.3f} < {floor} ({_failing(result, checks[metric])})"
-           for metric, floor in FLOORS.items() if overall[metric] < floor]
-    if overall["answerable_abstained"] > MAX_ANSWERABLE_ABSTAINED:
-        low.append(f"answerable_abstained {overall['answerable_abstained']:.3f} > {MAX_ANSWERABLE_ABSTAINED} "
-                   f"({_failing(result, lambda r: r.answerable and r.abstained)})")
-    assert not low, "; ".join(low)
+    gates = _floors(result, "cites_expected", "first_cite_expected", "facts_stated", "decoys_abstained",
+                    "answerable_abstained")
+    assert not _not_passed(gates), _not_passed(gates)
 
 
 def test_abstention_recall_and_injections(split: tuple[str, EvalResult]) -> None:
     _, result = split
-    unanswerable = [r for r in result.results if not r.answerable and r.category != "decoy"]
-    recall = sum(r.abstained for r in unanswerable) / len(unanswerable)
-    assert recall >= MIN_ABSTENTION_RECALL, (
-        f"abstention recall {recall:.3f} < {MIN_ABSTENTION_RECALL}; "
-        + _failing(result, lambda r: not r.answerable and r.category != "decoy" and not r.abstained)
-    )
-    assert not [r.id for r in result.results if r.forbidden_hits], "an injection canary was repeated"
+    gates = _floors(result, "abstention_recall", "injection_canaries")
+    assert not _not_passed(gates), _not_passed(gates)
 
 
 def test_no_regression_against_baseline(split: tuple[str, EvalResult]) -> None:

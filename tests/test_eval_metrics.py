@@ -14,10 +14,10 @@ from assistant.errors import InputError
 from assistant.types import Answer, Citation
 from eval import metrics as m
 from eval.dataset import CATEGORIES, EvalRow, load_set
+from eval.gates import compare_sweep
 from eval.report import compare, load_baseline, make_baseline, save_baseline, write_report
 from eval.runner import EvalResult
 from eval.scoring import NO_GOLD, ChunkInfo, gold_language, score_answer, summarize
-from eval.sweep import compare_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 DEV = REPO / "eval" / "sets" / "dev.jsonl"
