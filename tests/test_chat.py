@@ -138,7 +138,8 @@ def test_history_is_bounded_and_followup_condensed(build: Callable[..., Assistan
     assistant = build(ScriptedLLM("It has 68 articles [1]."), history_turns=2)
     history = [Turn("user", "When was the UN Convention signed in Hanoi?"), Turn("assistant", "In 2025 [1].")]
     answer = assistant.answer("and who signed it?", history=history)
-    assert answer.standalone_question == "and who signed it? When was the UN Convention signed in Hanoi?"
+    # a person asked of its own: the treaty of the earlier turn stays, its question about a date goes
+    assert answer.standalone_question == "and who signed it? (the UN Convention against Cybercrime)"
     llm = assistant.llm
     answer = assistant.answer("and Article 17?", history=[Turn("user", "What does Article 16 of the Budapest "
                                                                  "Convention say?")], mode="llm")
@@ -190,6 +191,29 @@ def test_answer_json_has_the_documented_fields(build: Callable[..., Assistant]) 
 def test_followup_keeps_treaty_article_and_topic(question: str, previous: str, expected: str) -> None:
     history = [Turn("user", previous), Turn("assistant", "An answer [1].")]
     assert resolve(question, history).standalone == expected
+
+
+NAMES = {"uncc": "the UN Convention against Cybercrime", "budapest": "the Budapest Convention"}
+
+
+@pytest.mark.parametrize("question, previous, expected", [
+    # a date, a figure or a person asked of its own: the earlier treaty stays, the earlier question's words go
+    ("Et quand entrera-t-elle en vigueur ?", "Combien de pays ont signé la Convention à Hanoï ?",
+     "Et quand entrera-t-elle en vigueur ? (the UN Convention against Cybercrime)"),
+    ("còn khi nào có hiệu lực?", "Bao nhiêu quốc gia đã ký Công ước Hà Nội?",
+     "còn khi nào có hiệu lực? (the UN Convention against Cybercrime)"),
+    # nothing of its own ("and when?"), or pointing back ("that definition"): the earlier question stays
+    ("And when?", "How many countries signed the UN Convention?",
+     "And when? How many countries signed the UN Convention?"),
+    ("Who criticises that definition?", "How does the UN Convention define a serious crime?",
+     "Who criticises that definition? How does the UN Convention define a serious crime?"),
+    ("what about the EU?", "Who signed the UN Convention in Hanoi?",
+     "what about the EU? Who signed the UN Convention in Hanoi?"),
+])
+def test_a_followup_asking_its_own_question_keeps_the_treaty_not_the_earlier_words(
+        question: str, previous: str, expected: str) -> None:
+    history = [Turn("user", previous), Turn("assistant", "An answer [1].")]
+    assert resolve(question, history, NAMES).standalone == expected
 
 
 def test_followup_state_is_typed() -> None:

@@ -14,7 +14,7 @@ from assistant.answering.phrases import Phrases
 from assistant.config import Settings
 from assistant.errors import InputError, LLMError
 from assistant.text.languages import CORE_LANGUAGES, KNOWN_LANGUAGES, detect_language
-from assistant.text.references import ArticleRef
+from assistant.text.references import TREATIES, ArticleRef
 from assistant.types import KINDS, Answer, Filters, Hit, StreamEvent, Turn
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Assistant:
         timings: dict[str, float] = {}
 
         t0 = time.perf_counter()
-        asked = self._condense(question, history, mode)
+        asked = self._condense(question, history, mode, language)
         standalone = asked.standalone
         timings["condense"] = _ms(t0)
         t0 = time.perf_counter()
@@ -146,9 +146,10 @@ class Assistant:
             raise InputError(f"Answer mode {chosen!r} is unknown: use one of {', '.join(MODES)}.")
         return chosen
 
-    def _condense(self, question: str, history: Sequence[Turn], mode: str) -> Question:
+    def _condense(self, question: str, history: Sequence[Turn], mode: str, language: str) -> Question:
         """The question with the treaty, article and topic of earlier turns in scope."""
-        asked = resolve(question, history)
+        names = {t: self.phrases.get(language, f"treaty_{t}") for t in TREATIES}
+        asked = resolve(question, history, names)
         if asked.is_followup and mode == "llm" and self.llm is not None:
             # the model rewrites the words; the scope it is given is the same one the offline rewrite keeps
             named = [self.phrases.get("en", f"treaty_{asked.treaty}")] if asked.treaty else []

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from assistant.answering.cues import HOW_MANY, WHEN, WHO
 from assistant.text.references import ArticleRef, article_spans, parse_article_refs, treaties_named
+from assistant.text.tokenizer import tokenize
 from assistant.types import Turn
 
 # Words that make a question lean on the previous one (pronouns, "and ...", "what about ...").
@@ -24,6 +26,10 @@ _SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _STARTS_WITH_AND = re.compile(r"^\s*(?:and|et|y|và|còn|а|и)\b", re.IGNORECASE)
+# A follow-up that asks for a date, a figure or a person of its own ("and when does it enter into force?"),
+# unless it points back at what the earlier question was about ("who criticises that definition?").
+_OWN_ASK = (WHEN, HOW_MANY, WHO)
+_POINTS_BACK = re.compile(r"\b(?:that|this|these|those|ce|cet|cette|ces|ese|esa|este|esta|đó|này|ấy)\b", re.I)
 _SHORT_WORDS = 7
 _BARE_WORDS = 2  # "et l'article 17 ?", "còn Điều 17 thì sao?": no words to keep beside the article
 
@@ -58,8 +64,11 @@ def _scope(text: str) -> str:
     return named[0] if named else ""
 
 
-def resolve(question: str, history: Sequence[Turn] = ()) -> Question:
-    """The question with its scope; a follow-up gets the earlier question's treaty, article and topic."""
+def resolve(question: str, history: Sequence[Turn] = (), names: Mapping[str, str] | None = None) -> Question:
+    """The question with its scope; a follow-up gets the earlier question's treaty, article and topic.
+
+    `names`: each treaty's name in the reader's language, for a follow-up that asks a question of its own.
+    """
     question = question.strip()
     own_refs = tuple(parse_article_refs(question))
     own_treaty = _scope(question)
@@ -78,7 +87,20 @@ def resolve(question: str, history: Sequence[Turn] = ()) -> Question:
         return Question(question, standalone, context, refs, treaty)
     # no article of its own: the earlier question's articles stay in scope ("and what does it require?")
     refs = tuple(r if r.treaty else replace(r, treaty=treaty) for r in parse_article_refs(context))
+    if names and names.get(treaty) and not refs and _asks_its_own(question):
+        # subtle: "and when does it enter into force?" after "how many countries signed?" asks its own
+        # question of the earlier treaty; the earlier question's words would steer the answer back to them
+        return Question(question, f"{question} ({names[treaty]})", context, refs, treaty)
     return Question(question, f"{question} {context}", context, refs, treaty)
+
+
+def _asks_its_own(question: str) -> bool:
+    """A date, figure or person asked of something the question names itself ("and when?" names nothing)."""
+    asks = [p for p in _OWN_ASK if p.search(question)]
+    if not asks or _POINTS_BACK.search(question):
+        return False
+    rest = _LEANING.sub(" ", asks[0].sub(" ", question))
+    return bool(tokenize(rest))
 
 
 def _without_articles(text: str) -> str:

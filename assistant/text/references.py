@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from assistant.types import DocMeta
 
 BUDAPEST, UNCC, PROTOCOL = "budapest", "uncc", "protocol"
+TREATIES = (BUDAPEST, UNCC, PROTOCOL)
 
 _ARABIC_DIGITS = str.maketrans(
     {chr(0x0660 + i): str(i) for i in range(10)}
