@@ -386,3 +386,39 @@ def test_sentences_that_say_something_are_not_meta(sentence: str) -> None:
     from assistant.answering.cues import META
 
     assert not META.search(sentence)
+
+
+@pytest.mark.parametrize("question, sentence, holds", [
+    ("When does the UN Convention enter into force?", "It was adopted on 24 December 2024.", False),
+    ("When does the UN Convention enter into force?", "It enters into force on the ninetieth day after the "
+                                                      "fortieth ratification.", True),
+    ("Quand entrera-t-elle en vigueur ?", "Il entrera en vigueur 90 jours après le 40e instrument.", True),
+    ("Công ước được thông qua khi nào?", "Công ước có hiệu lực sau 90 ngày.", False),
+])
+def test_a_when_question_about_an_act_wants_the_date_of_that_act(question: str, sentence: str,
+                                                                  holds: bool) -> None:
+    from assistant.answering.cues import event_date
+
+    cue = event_date(question)
+    assert cue is not None and bool(cue.search(sentence)) is holds
+
+
+def test_a_sentence_about_another_treaty_does_not_lead() -> None:
+    """Budapest's entry into force answers no question on the UN Convention's."""
+    from assistant.answering.citations import number_context
+
+    def hit(doc_id: str, text: str) -> Hit:
+        doc = DocMeta(doc_id=doc_id, source=f"{doc_id}.txt", title=doc_id, language="fr", kind="press")
+        return Hit(chunk=Chunk(chunk_id=doc_id, doc_id=doc_id, position=0, text=text), doc=doc, score=1.0,
+                   dense_score=0.9)
+
+    question = "Quand la Convention des Nations Unies entre-t-elle en vigueur ?"
+    items = number_context([
+        hit("a", "La Convention de Budapest est entrée en vigueur le 1er juillet 2004."),
+        hit("b", "Elle entrera en vigueur 90 jours après le 40e instrument, selon les Nations Unies."),
+    ])
+    answerer = ExtractiveAnswerer(HashEmbedder(), load_phrases(PROJECT_ROOT / "prompts"),
+                                  Calibration(abstain_threshold=0.0, sentence_margin=2.0))
+    draft = answerer.answer(question, "fr", items)
+    assert draft.text.splitlines()[1].startswith("Elle entrera en vigueur 90 jours")
+    assert "Budapest" not in draft.text

@@ -80,6 +80,27 @@ META = re.compile(
 )
 
 
+# The acts of a treaty's life a "when" question may ask the date of: a date of another act does not answer
+# it ("adopted on 24 December 2024" answers no question on entry into force).
+EVENTS = (
+    re.compile(r"enter(?:s|ed|ing)? into force|entry into force|en vigueur|hiệu lực|en vigor|вступ\w* в силу"
+               r"|حيز النفاذ|生效", re.I),
+    re.compile(r"\badopt|adopté|adoptée|thông qua|\baprob|approuv|принят|اعتمد|通过", re.I),
+    re.compile(r"ratif|phê chuẩn|ратиф|صدق|批准", re.I),
+    re.compile(r"\bsign|signé|signat|\bký\b|ký kết|mở ký|\bfirm|подпис|وقع|签署", re.I),
+)
+
+
+def event_date(question: str) -> re.Pattern[str] | None:
+    """For "when was it adopted / will it enter into force", a date said of that act; else None."""
+    if not WHEN.search(question):
+        return None
+    event = next((e for e in EVENTS if e.search(question)), None)
+    if event is None:
+        return None
+    return re.compile(rf"^(?=[\s\S]*(?:{event.pattern}))[\s\S]*?(?:{DATE.pattern})", re.I)
+
+
 def answer_cue(question: str) -> re.Pattern[str] | None:
     """The pattern a sentence answering `question` should contain (a date, a figure, a person...), or None."""
     if WHEN.search(question):

@@ -14,12 +14,12 @@ from assistant.answering import articles as art
 from assistant.answering.citations import ContextItem, citation_for
 from assistant.answering.conflict import Quantity, all_sentences, conflict_sides
 from assistant.answering.conversation import Question, resolve
-from assistant.answering.cues import META, answer_cue
+from assistant.answering.cues import META, answer_cue, event_date
 from assistant.answering.phrases import Phrases
 from assistant.answering.selection import Candidate, pick
 from assistant.models.embeddings import Embedder
 from assistant.models.profiles import Calibration
-from assistant.text.references import ArticleRef, treaty_of
+from assistant.text.references import BUDAPEST, PROTOCOL, ArticleRef, treaties_named, treaty_of
 from assistant.text.segmenter import MIN_SENTENCE_CHARS, quotable_sentences, split_sentences, widen_fragment
 from assistant.text.tokenizer import tokenize
 from assistant.types import Citation
@@ -35,6 +35,7 @@ CUE_BONUS = 0.15  # a sentence with the kind of fact asked for (a date, a figure
 CUE_PENALTY = 0.15  # ... and one without it, when the question asks for one
 ARTICLE_BONUS = 0.10  # a sentence of the very article the question names beats press sentences about it
 META_PENALTY = 0.08  # "It explains...": describes a document instead of saying what it says
+OTHER_TREATY_PENALTY = 0.15  # ... and one of another treaty than the one asked of, as much as a missing cue
 EMBEDDED_CACHE = 4096  # sentence vectors embedded at answer time, kept per process
 _SIDES = re.compile(r"compar|differ|versus|\bvs\.?\b|khác|so với|critic|criti|chỉ trích|view|opinion|avis"
                     r"|position|quan điểm|concern|inquiét|lo ngại|opini[oó]n|diferencia|مقارنة|رأي", re.I)
@@ -202,6 +203,7 @@ class ExtractiveAnswerer:
         qvec = self.embedder.embed_batch([q.standalone], "query")[0]
         q_terms = set(tokenize(q.standalone))
         named = {(ref.article, ref.treaty) for ref in q.refs}
+        treaties = set(treaties_named(q.standalone))
         cue = self._cue(q)
         out = []
         for (item, start, end), vec in zip(pool, svecs, strict=True):
@@ -217,9 +219,12 @@ class ExtractiveAnswerer:
                 score += CUE_BONUS if has_cue else -CUE_PENALTY
             if _names_article(named, item):
                 score += ARTICLE_BONUS
-            meta = bool(META.search(sentence))
+            # subtle: a sentence about another treaty than the one asked of ("Budapest entered into force
+            # on 1 July 2004" for a question on the UN Convention) says nothing of it, like a meta line
+            other = _other_treaty(treaties, item, sentence)
+            meta = bool(META.search(sentence)) or other
             if meta:
-                score -= META_PENALTY
+                score -= OTHER_TREATY_PENALTY if other else META_PENALTY
             out.append(Candidate(item, start, end, score, cosine, has_cue or cue is None, meta))
         return sorted(out, key=lambda c: c.score, reverse=True)
 
@@ -232,7 +237,8 @@ class ExtractiveAnswerer:
         for text in (q.original, q.context):
             cue = answer_cue(text) if text else None
             if cue is not None:
-                return next((c.stated for c in self.quantities if c.counts(text)), cue)
+                counted = next((c.stated for c in self.quantities if c.counts(text)), None)
+                return counted or event_date(text) or cue
         return None
 
     def _sentence_vectors(self, pool: Sequence[_Span]) -> list[Sequence[float]]:
@@ -269,6 +275,17 @@ def _names_article(named: set[tuple[str, str]], item: ContextItem) -> bool:
     if not article or not named:
         return False
     return any(a == article and (not treaty or treaty == treaty_of(item.hit.doc)) for a, treaty in named)
+
+
+def _other_treaty(asked: set[str], item: ContextItem, sentence: str) -> bool:
+    """Whether the sentence is of, or names only, treaties the question does not name (it names some)."""
+    if not asked:
+        return False
+    if asked & {BUDAPEST, PROTOCOL}:
+        asked = asked | {BUDAPEST, PROTOCOL}  # the Additional Protocol supplements the Budapest Convention
+    own = treaty_of(item.hit.doc) if item.hit.doc.kind == "treaty" else ""
+    said = {own} if own else set(treaties_named(sentence))
+    return bool(said) and not said & asked
 
 
 def _round_robin(pool: list[_Span]) -> list[_Span]:
