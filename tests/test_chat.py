@@ -314,14 +314,11 @@ def test_conflict_sides_are_the_figures_of_the_counted_act() -> None:
     from assistant.answering.conflict import all_sentences, conflict_sides
     from assistant.answering.phrases import load_quantities
 
-    def hit(doc_id: str, text: str) -> Hit:
-        doc = DocMeta(doc_id=doc_id, source=f"{doc_id}.txt", title=doc_id, language="en", kind="press")
-        return Hit(chunk=Chunk(chunk_id=doc_id, doc_id=doc_id, position=0, text=text), doc=doc, score=1.0)
-
     items = number_context([
-        hit("a", "Representatives of more than 100 countries attended and 65 countries signed it."),
-        hit("b", "The EU signed together with 13 member States."),
-        hit("c", "In all, 72 countries signed it over two days."),
+        _press_hit("en", "a", "Representatives of more than 100 countries attended and 65 countries "
+                              "signed it."),
+        _press_hit("en", "b", "The EU signed together with 13 member States."),
+        _press_hit("en", "c", "In all, 72 countries signed it over two days."),
     ])
     quantities = load_quantities(PROJECT_ROOT / "prompts")
     sides = conflict_sides("How many countries signed the Convention?", [], all_sentences(items), quantities)
@@ -348,15 +345,11 @@ def test_a_count_of_signatories_is_not_answered_by_a_count_of_articles(
     from assistant.answering.citations import number_context
     from assistant.answering.phrases import load_quantities
 
-    def hit(doc_id: str, text: str) -> Hit:
-        doc = DocMeta(doc_id=doc_id, source=f"{doc_id}.txt", title=doc_id, language="vi", kind="press")
-        return Hit(chunk=Chunk(chunk_id=doc_id, doc_id=doc_id, position=0, text=text), doc=doc, score=1.0,
-                   dense_score=0.9)
-
     question = "Có bao nhiêu quốc gia đã ký Công ước Hà Nội?"
     items = number_context([
-        hit("a", "Công ước Hà Nội gồm 9 chương, 71 điều, là kết quả của gần 5 năm thương lượng."),
-        hit("b", "Công ước được 72 nước ký trong hai ngày, 64 nước ký ngay trong phiên chính."),
+        _press_hit("vi", "a", "Công ước Hà Nội gồm 9 chương, 71 điều, là kết quả của gần 5 năm "
+                              "thương lượng."),
+        _press_hit("vi", "b", "Công ước được 72 nước ký trong hai ngày, 64 nước ký ngay trong phiên chính."),
     ])
     answerer = ExtractiveAnswerer(HashEmbedder(), load_phrases(PROJECT_ROOT / "prompts"),
                                   Calibration(abstain_threshold=0.0, sentence_margin=2.0),
@@ -407,18 +400,21 @@ def test_a_sentence_about_another_treaty_does_not_lead() -> None:
     """Budapest's entry into force answers no question on the UN Convention's."""
     from assistant.answering.citations import number_context
 
-    def hit(doc_id: str, text: str) -> Hit:
-        doc = DocMeta(doc_id=doc_id, source=f"{doc_id}.txt", title=doc_id, language="fr", kind="press")
-        return Hit(chunk=Chunk(chunk_id=doc_id, doc_id=doc_id, position=0, text=text), doc=doc, score=1.0,
-                   dense_score=0.9)
-
     question = "Quand la Convention des Nations Unies entre-t-elle en vigueur ?"
     items = number_context([
-        hit("a", "La Convention de Budapest est entrée en vigueur le 1er juillet 2004."),
-        hit("b", "Elle entrera en vigueur 90 jours après le 40e instrument, selon les Nations Unies."),
+        _press_hit("fr", "a", "La Convention de Budapest est entrée en vigueur le 1er juillet 2004."),
+        _press_hit("fr", "b", "Elle entrera en vigueur 90 jours après le 40e instrument, selon les "
+                              "Nations Unies."),
     ])
     answerer = ExtractiveAnswerer(HashEmbedder(), load_phrases(PROJECT_ROOT / "prompts"),
                                   Calibration(abstain_threshold=0.0, sentence_margin=2.0))
     draft = answerer.answer(question, "fr", items)
     assert draft.text.splitlines()[1].startswith("Elle entrera en vigueur 90 jours")
     assert "Budapest" not in draft.text
+
+
+def _press_hit(language: str, doc_id: str, text: str) -> Hit:
+    """A retrieved press passage of one chunk, close to the question (dense score 0.9)."""
+    doc = DocMeta(doc_id=doc_id, source=f"{doc_id}.txt", title=doc_id, language=language, kind="press")
+    return Hit(chunk=Chunk(chunk_id=doc_id, doc_id=doc_id, position=0, text=text), doc=doc, score=1.0,
+               dense_score=0.9)
