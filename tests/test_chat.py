@@ -319,6 +319,7 @@ def test_conflict_sides_are_the_figures_of_the_counted_act() -> None:
                               "signed it."),
         _press_hit("en", "b", "The EU signed together with 13 member States."),
         _press_hit("en", "c", "In all, 72 countries signed it over two days."),
+        _press_hit("en", "d", "Sources expected about 36 countries to sign in Hanoi."),  # a forecast
     ])
     quantities = load_quantities(PROJECT_ROOT / "prompts")
     sides = conflict_sides("How many countries signed the Convention?", [], all_sentences(items), quantities)

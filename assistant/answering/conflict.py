@@ -10,6 +10,11 @@ from assistant.answering.citations import ContextItem
 from assistant.answering.cues import HOW_MANY
 from assistant.text.segmenter import split_sentences
 
+# A sentence that forecasts a figure ("sources expected about 30-36 countries to sign") reports no count.
+FORECAST = re.compile(r"\b(?:expect\w*|forecast\w*|predict\w*|anticipat\w*|projected|likely to|attendu\w*"
+                      r"|prévu\w*|devrai\w*|dự kiến|dự báo|se espera\w*|previst\w*|ожида\w*"
+                      r"|прогноз\w*|متوقع|预计)", re.I)
+
 
 @dataclass(frozen=True)
 class Quantity:
@@ -85,8 +90,8 @@ def conflict_sides(question: str, first: Sequence[Sentence], sentences: Sequence
         for cand in relevant:
             if cand.item.hit.doc.doc_id in docs:
                 continue  # one figure per document: a source may give a day-1 and a final count
-            if not asked.search(cand.text):
-                continue  # "more than 100 countries attended" is no count of signatories
+            if not asked.search(cand.text) or FORECAST.search(cand.text):
+                continue  # "more than 100 countries attended" is no count of signatories, nor a forecast
             # subtle: "representatives of more than 100 countries attended and 65 countries signed": the
             # figure nearest to the counted act is the side, not the first one in the sentence
             verbs = [v.start() for v in asked.finditer(cand.text)]
