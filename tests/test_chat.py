@@ -340,6 +340,19 @@ def test_a_question_asks_for_a_known_count_only_when_it_names_the_act_and_the_no
     assert signatories.counts(question) is counts
 
 
+@pytest.mark.parametrize("sentence, reports", [
+    ("72 countries signed over the two days.", True),
+    ("Công ước được 72 nước ký trong hai ngày.", True),
+    ("Sources expected about 30-36 countries to sign in Hanoi.", False),
+    ("Dự kiến khoảng 60 nước sẽ ký.", False),
+])
+def test_a_forecast_reports_no_count(sentence: str, reports: bool) -> None:
+    from assistant.answering.phrases import load_quantities
+
+    signatories = next(q for q in load_quantities(PROJECT_ROOT / "prompts") if q.name == "signatories")
+    assert bool(signatories.reported().search(sentence)) is reports
+
+
 def test_a_count_of_signatories_is_not_answered_by_a_count_of_articles(
         make_settings: Callable[..., Settings]) -> None:
     """"9 chapters, 71 articles" carries a figure, not the figure asked for: the count of countries leads."""

@@ -25,6 +25,10 @@ class Quantity:
     stated: re.Pattern[str]  # a number then the noun; the number is the first all-digit group
     counted: re.Pattern[str]  # the noun alone ("countries", "điều")
 
+    def reported(self) -> re.Pattern[str]:
+        """A sentence that reports this count: it states it and forecasts nothing."""
+        return re.compile(rf"^(?![\s\S]*(?:{FORECAST.pattern}))[\s\S]*?(?:{self.stated.pattern})", re.I)
+
     def counts(self, question: str) -> bool:
         """Whether `question` asks for this count: it names the act or thing and the counted noun."""
         return bool(HOW_MANY.search(question) and self.asked.search(question)
