@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from assistant.answering.citations import ContextItem, citation_for
 from assistant.answering.phrases import Phrases
-from assistant.text.references import ArticleRef, parse_article_refs, treaty_of
+from assistant.text.references import (
+    BUDAPEST,
+    PROTOCOL,
+    ArticleRef,
+    parse_article_refs,
+    treaties_named,
+    treaty_of,
+)
 from assistant.text.segmenter import quotable_sentences, split_sentences
 from assistant.text.tokenizer import tokenize
 from assistant.types import Citation
@@ -187,3 +194,22 @@ def held_range(articles: set[str]) -> str:
 def treaty_name(phrases: Phrases, language: str, treaty: str) -> str:
     """The treaty's name in the reader's language."""
     return phrases.get(language, f"treaty_{treaty}") if treaty else ""
+
+
+def names_article(named: set[tuple[str, str]], item: ContextItem) -> bool:
+    """Whether the item's chunk is an article the question names (in the treaty it names, if any)."""
+    article = item.hit.chunk.article
+    if not article or not named:
+        return False
+    return any(a == article and (not treaty or treaty == treaty_of(item.hit.doc)) for a, treaty in named)
+
+
+def other_treaty(asked: set[str], item: ContextItem, sentence: str) -> bool:
+    """Whether the sentence is of, or names only, treaties the question does not name (it names some)."""
+    if not asked:
+        return False
+    if asked & {BUDAPEST, PROTOCOL}:
+        asked = asked | {BUDAPEST, PROTOCOL}  # the Additional Protocol supplements the Budapest Convention
+    own = treaty_of(item.hit.doc) if item.hit.doc.kind == "treaty" else ""
+    said = {own} if own else set(treaties_named(sentence))
+    return bool(said) and not said & asked

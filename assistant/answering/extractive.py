@@ -19,7 +19,7 @@ from assistant.answering.phrases import Phrases
 from assistant.answering.selection import Candidate, pick
 from assistant.models.embeddings import Embedder
 from assistant.models.profiles import Calibration
-from assistant.text.references import BUDAPEST, PROTOCOL, ArticleRef, treaties_named, treaty_of
+from assistant.text.references import ArticleRef, treaties_named
 from assistant.text.segmenter import MIN_SENTENCE_CHARS, quotable_sentences, split_sentences, widen_fragment
 from assistant.text.tokenizer import tokenize
 from assistant.types import Citation
@@ -217,11 +217,11 @@ class ExtractiveAnswerer:
             has_cue = cue is not None and bool(cue.search(sentence))
             if cue is not None:
                 score += CUE_BONUS if has_cue else -CUE_PENALTY
-            if _names_article(named, item):
+            if art.names_article(named, item):
                 score += ARTICLE_BONUS
             # subtle: a sentence about another treaty than the one asked of ("Budapest entered into force
             # on 1 July 2004" for a question on the UN Convention) says nothing of it, like a meta line
-            other = _other_treaty(treaties, item, sentence)
+            other = art.other_treaty(treaties, item, sentence)
             meta = bool(META.search(sentence)) or other
             if meta:
                 score -= OTHER_TREATY_PENALTY if other else META_PENALTY
@@ -267,25 +267,6 @@ class ExtractiveAnswerer:
                 while len(self._embedded) > EMBEDDED_CACHE:
                     self._embedded.popitem(last=False)
         return [stored[key] for key in keys]
-
-
-def _names_article(named: set[tuple[str, str]], item: ContextItem) -> bool:
-    """Whether the item's chunk is an article the question names (in the treaty it names, if any)."""
-    article = item.hit.chunk.article
-    if not article or not named:
-        return False
-    return any(a == article and (not treaty or treaty == treaty_of(item.hit.doc)) for a, treaty in named)
-
-
-def _other_treaty(asked: set[str], item: ContextItem, sentence: str) -> bool:
-    """Whether the sentence is of, or names only, treaties the question does not name (it names some)."""
-    if not asked:
-        return False
-    if asked & {BUDAPEST, PROTOCOL}:
-        asked = asked | {BUDAPEST, PROTOCOL}  # the Additional Protocol supplements the Budapest Convention
-    own = treaty_of(item.hit.doc) if item.hit.doc.kind == "treaty" else ""
-    said = {own} if own else set(treaties_named(sentence))
-    return bool(said) and not said & asked
 
 
 def _round_robin(pool: list[_Span]) -> list[_Span]:
