@@ -145,6 +145,7 @@ def _register_ask(
     def ask(args: argparse.Namespace, settings: Settings) -> int:
         import json
 
+        from assistant.answering.citations import source_line
         from assistant.answering.service import AskRequest
         from assistant.types import Filters, Turn
         from assistant.wiring import build_services
@@ -166,9 +167,7 @@ def _register_ask(
         if answer.citations:
             print()
         for c in answer.citations:
-            quote = " ".join(c.quote.split())  # a quoted article keeps its line breaks in the JSON only
-            where = " — ".join(x for x in (c.title, c.locator, f"“{quote}”", c.url) if x)
-            print(f"[{c.n}] {where}")
+            print(source_line(c))
         return 0
 
     parser = sub.add_parser("ask", parents=[common], help="answer one question with verified citations")

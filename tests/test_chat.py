@@ -350,7 +350,7 @@ def test_a_forecast_reports_no_count(sentence: str, reports: bool) -> None:
     from assistant.answering.phrases import load_quantities
 
     signatories = next(q for q in load_quantities(PROJECT_ROOT / "prompts") if q.name == "signatories")
-    assert bool(signatories.reported().search(sentence)) is reports
+    assert bool(signatories.reported.search(sentence)) is reports
 
 
 def test_a_count_of_signatories_is_not_answered_by_a_count_of_articles(

@@ -120,18 +120,19 @@ def received(body: AskIn, request: Request, max_chars: int) -> AskRequest:
                       client=client_key(request))
 
 
-def _rate_refusal(exc: RateLimited) -> Refused:
-    return Refused(429, "err_rate", {"Retry-After": str(exc.retry_after)}, seconds=exc.retry_after)
+def refusal(exc: RateLimited | Busy) -> Refused:
+    """The refusal of a request the service did not admit: 429 rate limit, 503 busy."""
+    if isinstance(exc, RateLimited):
+        return Refused(429, "err_rate", {"Retry-After": str(exc.retry_after)}, seconds=exc.retry_after)
+    return Refused(503, "err_busy", {"Retry-After": "5"})
 
 
 async def admit(answers: AnswerService, asked: AskRequest) -> Admission:
     """An answer slot, or the refusal (429 rate limit, 503 busy) in the reader's language."""
     try:
         return await answers.admit(asked)
-    except RateLimited as exc:
-        raise _rate_refusal(exc) from None
-    except Busy:
-        raise Refused(503, "err_busy", {"Retry-After": "5"}) from None
+    except (RateLimited, Busy) as exc:
+        raise refusal(exc) from None
 
 
 def answers_router(settings: Settings, answers: AnswerService) -> APIRouter:
@@ -143,14 +144,10 @@ def answers_router(settings: Settings, answers: AnswerService) -> APIRouter:
         """Answer a question; returns the answer JSON (answer, citations, mode, timings...)."""
         admission = await admit(answers, received(body, request, settings.max_question_chars))
         try:
-            answer = None
-            async for event in answers.run(admission):
-                if event.kind == "final":
-                    answer = event.answer
+            answer = await answers.final(admission)
         except Exception as exc:  # translated to one sentence; the traceback goes to the log
             status, payload = failure_body(reader_language(request, body.question), exc)
             return JSONResponse(payload, status_code=status)
-        assert answer is not None
         return JSONResponse(answer_json(answer))
 
     @router.post("/api/chat", tags=["answers"], response_class=StreamingResponse)
@@ -231,7 +228,7 @@ def feedback_router(answers: AnswerService, feedback: FeedbackLog) -> APIRouter:
         try:
             answers.throttle(client_key(request))
         except RateLimited as exc:
-            raise _rate_refusal(exc) from None
+            raise refusal(exc) from None
         await run_in_threadpool(feedback.record, body.rating, body.question, body.answer, body.citations,
                                 body.comment)
         return JSONResponse({"stored": True, "message": text(reader_language(request), "thanks")},

@@ -23,7 +23,15 @@ from assistant.config import Settings
 from assistant.errors import Busy, RateLimited
 from assistant.types import Turn
 from assistant.wiring import Services, build_services
-from web.api import Refused, check_question, client_key, failure_body, find_document, reader_language
+from web.api import (
+    Refused,
+    check_question,
+    client_key,
+    failure_body,
+    find_document,
+    reader_language,
+    refusal,
+)
 from web.schemas import AnswerOut, DocumentOut, FiltersIn, PassageOut, SearchOut, TurnIn
 from web.strings import text
 
@@ -73,12 +81,10 @@ def _client(ctx: Context[Any, Any]) -> str:
 def _refusal(exc: Exception, question: str) -> ToolError:
     """One sentence in the question's language for a refused or failed request (the service logged it)."""
     language = reader_language(None, question)
+    if isinstance(exc, (RateLimited, Busy)):
+        exc = refusal(exc)
     if isinstance(exc, Refused):
         return ToolError(text(language, exc.key, **exc.values))
-    if isinstance(exc, RateLimited):
-        return ToolError(text(language, "err_rate", seconds=exc.retry_after))
-    if isinstance(exc, Busy):
-        return ToolError(text(language, "err_busy"))
     _, body = failure_body(language, exc)
     detail = f" ({body['detail']})" if body.get("detail") else ""
     return ToolError(f"{body['error']}{detail}")

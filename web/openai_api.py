@@ -105,15 +105,11 @@ def _failure(lang: str, exc: Exception) -> tuple[int, dict[str, Any]]:
 
 
 async def _whole(answers: AnswerService, admission: Admission, reply: Reply, lang: str) -> Response:
-    answer: Answer | None = None
     try:
-        async for event in answers.run(admission):
-            if event.kind == "final":
-                answer = event.answer
+        answer = await answers.final(admission)
     except Exception as exc:  # translated to one sentence; the traceback goes to the log
         status, payload = _failure(lang, exc)
         return JSONResponse(payload, status_code=status)
-    assert answer is not None
     return JSONResponse(reply.whole(answer).model_dump())
 
 

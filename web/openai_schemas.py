@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
-from assistant.types import Answer, Citation, Turn
+from assistant.answering.citations import source_line
+from assistant.types import Answer, Turn
 from web.schemas import CitationOut
 from web.strings import STRINGS
 
@@ -98,22 +99,9 @@ def sources_text(answer: Answer, heading: str) -> str:
     """What follows the answer in the message: the notice, if any, then the numbered sources."""
     parts = [f"\n\n({answer.notice})"] if answer.notice else []
     if answer.citations:
-        parts.append(f"\n\n{heading}:\n" + "\n".join(_source_line(c) for c in answer.citations))
+        lines = (f"- {source_line(c, _QUOTE_CHARS)}" for c in answer.citations)
+        parts.append(f"\n\n{heading}:\n" + "\n".join(lines))
     return "".join(parts)
-
-
-def _source_line(c: Citation) -> str:
-    quote = _shortened(" ".join(c.quote.split()))  # line breaks and whole length stay in `citations`
-    return f"- [{c.n}] " + " — ".join(x for x in (c.title, c.locator, f"“{quote}”", c.url) if x)
-
-
-def _shortened(quote: str) -> str:
-    """The quote, cut at a word before _QUOTE_CHARS with an ellipsis when longer (a whole article is
-    already the answer's text: its start is enough to find the passage)."""
-    if len(quote) <= _QUOTE_CHARS:
-        return quote
-    cut = quote.rfind(" ", 0, _QUOTE_CHARS)
-    return quote[: cut if cut > 0 else _QUOTE_CHARS] + " …"
 
 
 def without_sources(content: str) -> str:

@@ -96,6 +96,20 @@ def citation_for(item: ContextItem, quote: str) -> Citation:
     )
 
 
+def source_line(citation: Citation, max_quote: int | None = None) -> str:
+    """A citation as one line a reader can check: "[n] title — locator — “quote” — link".
+
+    The quote is on one line (a quoted article keeps its line breaks in the answer JSON only), and cut at a
+    word before `max_quote` characters, with an ellipsis, when given and longer.
+    """
+    quote = " ".join(citation.quote.split())
+    if max_quote is not None and len(quote) > max_quote:
+        cut = quote.rfind(" ", 0, max_quote)
+        quote = quote[: cut if cut > 0 else max_quote] + " …"
+    where = " — ".join(x for x in (citation.title, citation.locator, f"“{quote}”", citation.url) if x)
+    return f"[{citation.n}] {where}"
+
+
 def _marker_numbers(group: str) -> list[int]:
     return [int(x) for x in re.split(r"\s*[,;]\s*", group.strip())]
 

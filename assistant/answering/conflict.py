@@ -24,10 +24,7 @@ class Quantity:
     asked: re.Pattern[str]  # the counted thing or act, in a question or a sentence
     stated: re.Pattern[str]  # a number then the noun; the number is the first all-digit group
     counted: re.Pattern[str]  # the noun alone ("countries", "điều")
-
-    def reported(self) -> re.Pattern[str]:
-        """A sentence that reports this count: it states it and forecasts nothing."""
-        return re.compile(rf"^(?![\s\S]*(?:{FORECAST.pattern}))[\s\S]*?(?:{self.stated.pattern})", re.I)
+    reported: re.Pattern[str]  # a sentence that states the count and forecasts nothing
 
     def counts(self, question: str) -> bool:
         """Whether `question` asks for this count: it names the act or thing and the counted noun."""
@@ -49,8 +46,9 @@ def quantity(name: str, asked: Sequence[str], counted: Sequence[str], approximat
         unless = f"(?!{'|'.join(between_except)})" if between_except else ""
         between = rf"(?:{unless}\w+\s+)?"
     stated = before + r"(\d+)\s+" + between + f"(?:{'|'.join(counted)})"
+    reported = rf"^(?![\s\S]*(?:{FORECAST.pattern}))[\s\S]*?(?:{stated})"
     return Quantity(name, re.compile("|".join(asked), re.I), re.compile(stated, re.I),
-                    re.compile("|".join(counted), re.I))
+                    re.compile("|".join(counted), re.I), re.compile(reported, re.I))
 
 
 @dataclass(frozen=True)

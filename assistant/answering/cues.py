@@ -91,14 +91,16 @@ EVENTS = (
 )
 
 
+# ... and a sentence that gives a date of that act
+_EVENT_DATES = tuple((event, re.compile(rf"^(?=[\s\S]*(?:{event.pattern}))[\s\S]*?(?:{DATE.pattern})", re.I))
+                     for event in EVENTS)
+
+
 def event_date(question: str) -> re.Pattern[str] | None:
     """For "when was it adopted / will it enter into force", a date said of that act; else None."""
     if not WHEN.search(question):
         return None
-    event = next((e for e in EVENTS if e.search(question)), None)
-    if event is None:
-        return None
-    return re.compile(rf"^(?=[\s\S]*(?:{event.pattern}))[\s\S]*?(?:{DATE.pattern})", re.I)
+    return next((dated for event, dated in _EVENT_DATES if event.search(question)), None)
 
 
 def answer_cue(question: str) -> re.Pattern[str] | None:

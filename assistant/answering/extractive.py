@@ -237,7 +237,7 @@ class ExtractiveAnswerer:
         for text in (q.original, q.context):
             cue = answer_cue(text) if text else None
             if cue is not None:
-                counted = next((c.reported() for c in self.quantities if c.counts(text)), None)
+                counted = next((c.reported for c in self.quantities if c.counts(text)), None)
                 return counted or event_date(text) or cue
         return None
 

@@ -126,15 +126,18 @@ class AnswerService:
         finally:
             admission.release()
 
-    async def ask(self, request: AskRequest) -> Answer:
-        """The whole answer at once."""
-        admission = await self.admit(request)
-        final: Answer | None = None
+    async def final(self, admission: Admission) -> Answer:
+        """The whole answer of an admitted request (`run` to its end)."""
+        answer: Answer | None = None
         async for event in self.run(admission):
             if event.kind == "final":
-                final = event.answer
-        assert final is not None  # the assistant's stream always ends with a final event
-        return final
+                answer = event.answer
+        assert answer is not None  # the assistant's stream always ends with a final event
+        return answer
+
+    async def ask(self, request: AskRequest) -> Answer:
+        """The whole answer at once."""
+        return await self.final(await self.admit(request))
 
     def ask_now(self, request: AskRequest) -> Answer:
         """`ask` for callers without an event loop (the CLI)."""
