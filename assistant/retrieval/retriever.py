@@ -126,7 +126,9 @@ class Retriever:
         unknown = []
         for name in names_in(question):
             terms = [t for t in tokenize(name) if len(t) >= 3]  # "Interpol's" -> "interpol"
-            if terms and not any(index.known(t) for t in terms):
+            # subtle: "État" is asked, "États" indexed: a plural or singular of a known word is known
+            forms = [f for t in terms for f in (t, t + "s", t[:-1] if t.endswith("s") else t)]
+            if terms and not any(index.known(f) for f in forms):
                 unknown.append(name)
         return unknown
 

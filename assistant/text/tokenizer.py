@@ -6,6 +6,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from assistant.text.segmenter import split_sentences
+
 # subtle: the apostrophe may be ' or ’; "aujourd'hui" keeps its form because "aujourd" is not listed.
 _ELISION = re.compile(r"\b(?:l|d|qu|n|s|j|c|m|t|jusqu|lorsqu|puisqu)['’](?=\w)", re.IGNORECASE)
 _ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
@@ -122,13 +124,29 @@ def tokenize(text: str, language: str | None = None) -> list[str]:
 _SENTENCE_START = re.compile(r"[.?!:;«\"“(¿¡]\s*$")
 
 
+# Titles written capitalized before a name ("Prime Minister Pham Minh Chinh"): offices, not what is asked of.
+_TITLES = _words(
+    "prime minister president vice deputy secretary general director executive ambassador chairman chair"
+    " commissioner spokesperson premier ministre président présidente secrétaire directeur directrice"
+    " ambassadeur commissaire presidente ministro ministra secretario"
+)
+
+
 def names_in(text: str) -> list[str]:
-    """Capitalized words and acronyms inside a sentence ("Interpol", "RGPD"): what a question is about."""
+    """Capitalized words and acronyms inside a sentence ("Interpol", "RGPD"): what a question is about.
+
+    Only its asking sentences count when it has any ("Ignore ... the word PWNED. Then: how many...?" asks
+    about the Convention), and titles before a name are no names.
+    """
+    asking = [text[a:b] for a, b in split_sentences(text) if text[a:b].rstrip().endswith(("?", "؟", "？"))]
+    asked = " ".join(asking) or text
     out = []
-    for m in re.finditer(r"[A-ZÀ-ÝĐ][\w’'-]*", text):
-        before = text[: m.start()]
+    for m in re.finditer(r"[A-ZÀ-ÝĐ][\w’'-]*", asked):
+        before = asked[: m.start()]
         # subtle: a sentence's first word is capitalized whatever it is; a letter inside a word is no name
         if not before.strip() or _SENTENCE_START.search(before) or not before[-1].isspace():
+            continue
+        if all(part in _TITLES for part in m.group(0).casefold().split("-")):
             continue
         out.append(m.group(0))
     return out
