@@ -283,6 +283,13 @@ def test_extractive_lead_in_has_its_own_line(build: Callable[..., Assistant]) ->
     ("How many states voted for resolution 74/247?", "Resolution 74/247 was adopted in 2019.", False),
     ("Bao nhiêu nước đã ký?", "Lễ ký diễn ra ngày 25 tháng 10 năm 2025 theo Điều 64.", False),
     ("How many states signed?", "72 countries signed, 64 of them on 25 October.", True),
+    ("Combien d'États l'ont ratifié ?", "Elle est fondée sur l'article 82, paragraphe 1, du TFUE.", False),
+    # "when" wants a date, not a duration nor a word that begins like a month; "how long" takes a duration
+    ("When was it signed?", "72 countries signed during the two-day event.", False),
+    ("When was it signed?", "Ambassador Marc Knapper would attend the signing in December.", True),
+    ("When was it signed?", "Ambassador Marc Knapper would declare that he may attend the signing.", False),
+    ("How long may the data be preserved?", "Up to a maximum of ninety days.", True),
+    ("Combien de temps dure la conservation ?", "Pendant 90 jours au plus.", True),
 ])
 def test_answer_cue(question: str, sentence: str, holds: bool) -> None:
     cue = answer_cue(question)

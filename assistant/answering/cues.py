@@ -7,14 +7,17 @@ import re
 # Questions asking for a figure; a conflict is only worth showing for these.
 HOW_MANY = re.compile(r"how many|how much|number of|combien|nombre de|bao nhiêu|mấy|cu[aá]nt[oa]s"
                       r"|n[uú]mero de|сколько|число|كم|عدد|多少|几", re.I)
-# Questions asking for a date or a delay.
+# Questions asking for a date or a delay; the second kind asks how long, and a delay answers it.
 WHEN = re.compile(r"\bwhen\b|what date|which year|how long|\bquand\b|quelle date|quelle année"
                   r"|combien de temps|khi nào|bao giờ|ngày nào|năm nào|bao lâu|cu[aá]ndo|qu[eé] fecha"
                   r"|когда|какого числа|متى|何时|什么时候|哪一年|哪天|多久", re.I)
+HOW_LONG = re.compile(r"how long|combien de temps|bao lâu|cu[aá]nto tiempo|сколько времени|多久|كم من الوقت"
+                      r"|durée|duration|thời hạn", re.I)
 # A figure: digits or a number word (press and treaties spell out "ninety days", "seventy-two states"); not
 # the number of a reference ("STCE n° 224", "ETS 185", "Article 16", "resolution 74/247") nor a year ...
 _REFERENCE = "".join(rf"(?<!{w} )" for w in ("n°", "no.", "ets", "stce", "article", "art.", "điều", "المادة",
-                                             "tháng"))
+                                             "tháng", "paragraph", "paragraphe", "para.", "khoản",
+                                             "párrafo", "الفقرة", "chapter", "chapitre", "chương"))
 _MONTHS = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december"
            r"|janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre|enero"
            r"|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)\b"
@@ -27,14 +30,22 @@ FIGURE = re.compile(_REFERENCE + r"(?<![\d/.,°])(?!(?:19|20)\d\d(?!\d))\d+(?![\
                     r"|quarante|cinquante|soixante|cent|dos|tres|cuatro|cinco|diez|veinte|treinta"
                     r"|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|bốn|mươi|mười|trăm)\b"
                     r"|[二三四五六七八九十百]", re.I)
-# A date or a delay: a year, a month name, "day(s)" in our languages.
+# A date: a year, a month name, a day of a month ("25/10"), a day counted from an event; and a delay
+# ("days", "months" in our languages).
 DATE = re.compile(r"\b(?:19|20)\d\d\b|\b\d{1,2}/\d{1,2}\b"
-                  r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|févr|avr|mai|juil|août"
-                  r"|déc|ene|abr|ago|dic)[a-zéû]*\b|tháng|ngày|\bdays?\b|\bjours?\b|\bdías?\b"
-                  r"|январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр|дн[еяи]"
-                  r"|يوم|أيام|\d+\s*[年月日天]", re.I)
-
-
+                  # subtle: a month's whole name, or its abbreviation next to a day ("Oct. 25", "3 déc."):
+                  # "Marc", "declare" and "maintain" begin like months, and "may" is mostly a modal
+                  r"|\b(?!may\b)" + _MONTHS + r"|\bmay\s+\d|\d\s+may\b"
+                  r"|\b(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|janv|févr|avr|juil|déc)\.?\s*\d"
+                  r"|\d\s*(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|janv|févr|avr|juil|déc)\b"
+                  r"|ngày (?:thứ )?\d"
+                  # ... or one said from another event ("on the ninetieth day after", "90 jours après")
+                  r"|\b(?:days?|months?) (?:after|following|from)\b|\b(?:jours?|mois) (?:après|suivant)"
+                  r"|\bd[ií]as? despu[eé]s|ngày (?:sau|kể từ)|يوما? من|يوما? بعد"
+                  r"|\d+\s*[年月日]", re.I)
+# subtle: "during the two-day event" gives no date of signature; a delay answers only "how long"
+DELAY = re.compile(DATE.pattern + r"|\bdays?\b|\bjours?\b|\bdías?\b|ngày|\bmonths?\b|\bmois\b|\bmes(?:es)?\b"
+                   r"|\byears?\b|\bans?\b|\baños?\b|năm|дн[еяи]|месяц|يوم|أيام|شهر|\d+\s*天", re.I)
 # Capitalized pairs that name places, bodies and treaties, not people.
 _NOT_PEOPLE = (r"(?:Viet Nam|Việt Nam|United|European|General Assembly|Human Rights|Council|Convention"
                r"|Security"
@@ -98,13 +109,15 @@ _EVENT_DATES = tuple((event, re.compile(rf"^(?=[\s\S]*(?:{event.pattern}))[\s\S]
 
 def event_date(question: str) -> re.Pattern[str] | None:
     """For "when was it adopted / will it enter into force", a date said of that act; else None."""
-    if not WHEN.search(question):
+    if not WHEN.search(question) or HOW_LONG.search(question):
         return None
     return next((dated for event, dated in _EVENT_DATES if event.search(question)), None)
 
 
 def answer_cue(question: str) -> re.Pattern[str] | None:
     """The pattern a sentence answering `question` should contain (a date, a figure, a person...), or None."""
+    if HOW_LONG.search(question):
+        return DELAY
     if WHEN.search(question):
         return DATE
     if HOW_MANY.search(question):
