@@ -439,3 +439,20 @@ def _press_hit(language: str, doc_id: str, text: str) -> Hit:
     doc = DocMeta(doc_id=doc_id, source=f"{doc_id}.txt", title=doc_id, language=language, kind="press")
     return Hit(chunk=Chunk(chunk_id=doc_id, doc_id=doc_id, position=0, text=text), doc=doc, score=1.0,
                dense_score=0.9)
+
+
+@pytest.mark.parametrize("question, outlet, title, named", [
+    ("What are Human Rights Watch's main criticisms?", "Human Rights Watch (reprinted)", "A treaty", True),
+    ("¿Por qué critica HRW la Convención?", "Coalition statement (HRW, Access Now, EFF et al.)", "x", True),
+    ("Why did EFF urge governments not to sign?", "Electronic Frontier Foundation (Deeplinks)", "x", True),
+    ("Combien d'heures selon Ghada Waly ?", "UNODC", "Remarks by Ghada Waly at the signing", True),
+    # the treaty, the UN and the host country are every document's topic, nobody's authorship
+    ("What does the UN Convention say?", "UN News", "The UN Convention", False),
+    ("Who signed for Viet Nam?", "Viet Nam News", "Viet Nam signs", False),
+    ("Did Canada sign?", "Canada Gazette", "Canada", False),  # a lone word is an author only as an acronym
+])
+def test_a_document_by_whom_the_question_names(question: str, outlet: str, title: str, named: bool) -> None:
+    from assistant.answering.authors import author_names, by_named_author
+
+    doc = DocMeta(doc_id="d", source="s", title=title, language="en", kind="press", outlet=outlet)
+    assert by_named_author(author_names(question), doc) is named

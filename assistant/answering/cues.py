@@ -63,8 +63,12 @@ PERSON = re.compile(
     r"|(?<=\w[ ,])(?!" + _NOT_PEOPLE + r")[A-ZĐ][\w'’-]+ [A-ZĐ][\w'’-]+|رئيس|وزير|الأمين العام",
 )
 # Questions asking what something is, and sentences that define.
-WHAT_IS = re.compile(r"\bwhat (?:is|are|does .{1,40} mean)\b|\bdefin|qu'est-ce qu|que (?:signifie|désigne)"
-                     r"|\blà gì\b|định nghĩa|\bqué es\b|что такое|ما هو|ما هي|什么是", re.I)
+# subtle: "what is the scope of...", "chủ đề của ... là gì" and "what are its criticisms" ask no definition
+WHAT_IS = re.compile(r"\bwhat (?:is|are) (?:an?\b|meant by)|\bwhat does .{1,40} mean\b|\bdefine[sd]?\b"
+                     r"|\bdefinition of\b|qu['’]est-ce qu['’](?:un|une|on)\b|que (?:signifie|désigne)"
+                     r"|\bdéfini[tes]*\b|^(?!.*\bcủa\b).*\blà gì\b|định nghĩa|\bqué es (?:un|una)\b"
+                     r"|\bdefinici[oó]n de\b|\bdefinid[oa]s?\b"
+                     r"|что такое|ما المقصود|تعريف|什么是", re.I)
 DEFINES = re.compile(r"\bmeans?\b|\bis defined\b|\brefers? to\b|\bdefin|désigne|s'entend|\bsignifie"
                      r"|được hiểu|có nghĩa|là\b|định nghĩa|se entiende|significa|يقصد|يعني|означает|是指",
                      re.I)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.answering import articles as art
+from assistant.answering.authors import author_names, by_named_author
 from assistant.answering.citations import ContextItem, citation_for
 from assistant.answering.conflict import Quantity, all_sentences, conflict_sides
 from assistant.answering.conversation import Question, resolve
@@ -35,6 +36,9 @@ CUE_BONUS = 0.15  # a sentence with the kind of fact asked for (a date, a figure
 CUE_PENALTY = 0.15  # ... and one without it, when the question asks for one
 ARTICLE_BONUS = 0.10  # a sentence of the very article the question names beats press sentences about it
 META_PENALTY = 0.08  # "It explains...": describes a document instead of saying what it says
+# a sentence of the document whose author the question names ("what does HRW criticise?"); dev: first
+# citation expected 0.810 -> 0.826, facts stated 0.769 -> 0.785 (0.1: no change, 0.4: facts 0.777)
+AUTHOR_BONUS = 0.3
 OTHER_TREATY_PENALTY = 0.15  # ... and one of another treaty than the one asked of, as much as a missing cue
 EMBEDDED_CACHE = 4096  # sentence vectors embedded at answer time, kept per process
 _SIDES = re.compile(r"compar|differ|versus|\bvs\.?\b|khác|so với|critic|criti|chỉ trích|view|opinion|avis"
@@ -205,6 +209,7 @@ class ExtractiveAnswerer:
         named = {(ref.article, ref.treaty) for ref in q.refs}
         treaties = set(treaties_named(q.standalone))
         cue = self._cue(q)
+        authors = author_names(q.standalone)
         out = []
         for (item, start, end), vec in zip(pool, svecs, strict=True):
             # scored as cut, quoted whole: "or protesting peacefully..." is no sentence to take alone
@@ -219,6 +224,8 @@ class ExtractiveAnswerer:
                 score += CUE_BONUS if has_cue else -CUE_PENALTY
             if art.names_article(named, item):
                 score += ARTICLE_BONUS
+            if by_named_author(authors, item.hit.doc):
+                score += AUTHOR_BONUS
             # subtle: a sentence about another treaty than the one asked of ("Budapest entered into force
             # on 1 July 2004" for a question on the UN Convention) says nothing of it, like a meta line
             other = art.other_treaty(treaties, item, sentence)
