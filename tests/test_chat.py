@@ -290,6 +290,10 @@ def test_extractive_lead_in_has_its_own_line(build: Callable[..., Assistant]) ->
     ("When was it signed?", "Ambassador Marc Knapper would declare that he may attend the signing.", False),
     ("How long may the data be preserved?", "Up to a maximum of ninety days.", True),
     ("Combien de temps dure la conservation ?", "Pendant 90 jours au plus.", True),
+    # a cost wants a sum of money, not any figure
+    ("¿Cuánto costó organizar la ceremonia?", "72 países firmaron en dos días.", False),
+    ("How much did the ceremony cost?", "The host spent USD 2 million on it.", True),
+    ("Lễ ký tốn bao nhiêu kinh phí?", "Kinh phí tổ chức là 50 tỷ đồng.", True),
 ])
 def test_answer_cue(question: str, sentence: str, holds: bool) -> None:
     cue = answer_cue(question)

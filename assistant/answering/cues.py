@@ -46,6 +46,15 @@ DATE = re.compile(r"\b(?:19|20)\d\d\b|\b\d{1,2}/\d{1,2}\b"
 # subtle: "during the two-day event" gives no date of signature; a delay answers only "how long"
 DELAY = re.compile(DATE.pattern + r"|\bdays?\b|\bjours?\b|\bdías?\b|ngày|\bmonths?\b|\bmois\b|\bmes(?:es)?\b"
                    r"|\byears?\b|\bans?\b|\baños?\b|năm|дн[еяи]|месяц|يوم|أيام|شهر|\d+\s*天", re.I)
+# Questions asking what something cost, and sentences that state a sum of money.
+COST = re.compile(r"\bcost|\bbudget|\bprice|\bspen[dt]|\bfund(?:ing|ed)\b|\bcoût|\bcoûté|\bprix\b|chi phí"
+                  r"|kinh phí|ngân sách|\btốn\b|\bcost[oó]|presupuesto|\bprecio|تكلف|ميزاني|стоим|бюджет"
+                  r"|花费|预算",
+                  re.I)
+MONEY = re.compile(r"[$€£¥₫]|\b(?:USD|EUR|VND|CHF|GBP)\b|\b(?:dollars?|euros?|francs?|pounds|dólares|đồng"
+                   r"|tỷ|triệu)\b|دولار|يورو|руб|доллар|евро|美元|欧元", re.I)
+
+
 # Capitalized pairs that name places, bodies and treaties, not people.
 _NOT_PEOPLE = (r"(?:Viet Nam|Việt Nam|United|European|General Assembly|Human Rights|Council|Convention"
                r"|Security"
@@ -120,6 +129,8 @@ def event_date(question: str) -> re.Pattern[str] | None:
 
 def answer_cue(question: str) -> re.Pattern[str] | None:
     """The pattern a sentence answering `question` should contain (a date, a figure, a person...), or None."""
+    if COST.search(question):
+        return MONEY
     if HOW_LONG.search(question):
         return DELAY
     if WHEN.search(question):
