@@ -460,3 +460,27 @@ def test_a_document_by_whom_the_question_names(question: str, outlet: str, title
 
     doc = DocMeta(doc_id="d", source="s", title=title, language="en", kind="press", outlet=outlet)
     assert by_named_author(author_names(question), doc) is named
+
+
+@pytest.mark.parametrize("question, sentence, holds", [
+    ("Dân số Hà Nội là bao nhiêu?", "Công ước Hà Nội gồm 9 chương, 71 điều.", False),
+    ("Bao nhiêu đại biểu đã tham dự?", "Hơn 2.000 đại biểu từ khoảng 110 quốc gia tham dự.", True),
+    ("How many hours of formal negotiations were there?", "More than 420 hours of formal talks.", True),
+    ("Combien d'États ont ratifié le protocole ?", "Fondée sur l'article 82, paragraphe 1, du TFUE.", False),
+    # nouns counted alike: a question on countries takes States
+    ("How many countries signed?", "72 States signed in Hanoi.", True),
+])
+def test_a_how_many_question_wants_a_figure_of_what_it_counts(question: str, sentence: str,
+                                                               holds: bool) -> None:
+    from assistant.answering.conflict import quantity
+    from assistant.answering.cues import counted_noun
+
+    countries = quantity("signatories", ["sign"], ["countries", "states", "pays", "États"])
+    cue = counted_noun(question, [countries.counted])
+    assert cue is not None and bool(cue.search(sentence)) is holds
+
+
+def test_how_many_people_counts_anyone() -> None:
+    from assistant.answering.cues import counted_noun
+
+    assert counted_noun("How many people were victims in 2023?") is None

@@ -122,3 +122,14 @@ def test_no_citation_quote_outside_its_chunk(parts: list[str]) -> None:
         assert cite.quote and cite.quote in by_n[cite.n].hit.chunk.text
         assert f"{cite.n}" in text
     assert len({c.n for c in cites}) == len(cites)
+
+
+def test_a_caption_never_leads_while_a_sentence_says_something() -> None:
+    from assistant.answering.selection import Candidate, pick
+
+    caption = "Công ước Hà Nội là trụ cột giúp thiết lập lại công lý số- Ảnh 10."
+    said = "The Convention has 68 articles."
+    items = number_context([_hit(1, caption), _hit(2, said)])
+    candidates = [Candidate(items[0], 0, len(caption), score=0.9, cue=True, meta=True),
+                  Candidate(items[1], 0, len(said), score=0.6, cue=False, meta=False)]
+    assert pick(candidates, 3)[0].text == said

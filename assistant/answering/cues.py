@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 # Questions asking for a figure; a conflict is only worth showing for these.
 HOW_MANY = re.compile(r"how many|how much|number of|combien|nombre de|bao nhiêu|mấy|cu[aá]nt[oa]s"
@@ -125,6 +126,35 @@ def event_date(question: str) -> re.Pattern[str] | None:
     if not WHEN.search(question) or HOW_LONG.search(question):
         return None
     return next((dated for event, dated in _EVENT_DATES if event.search(question)), None)
+
+
+# The noun a "how many" question counts, after its asking words ("how many hours", "combien d'États", "bao
+# nhiêu đại biểu"), or before them in Vietnamese ("Dân số Hà Nội là bao nhiêu?")
+_COUNTED_NOUN = (
+    re.compile(r"\bhow (?:many|much) (?!of\b|the\b)(\w+)", re.I),
+    re.compile(r"\bcombien (?:de |d['’])(\w+)", re.I),
+    re.compile(r"\bcu[aá]nt[oa]s? (\w+)", re.I),
+    re.compile(r"\b(?:bao nhiêu|mấy) (\w+(?: \w+)?)", re.I),
+    re.compile(r"^\s*(\w+ \w+)\b.*\blà bao nhiêu\s*\??\s*$", re.I),
+)
+# nouns that count anyone or anything: the figure's own noun ("2,500 delegates") says more
+_ANYONE = frozenset({"people", "persons", "personnes", "gens", "người", "personas", "times", "fois", "lần",
+                     "veces"})
+_FIGURE_NEAR = 40  # characters between a figure and the noun it counts ("more than 420 hours of formal")
+
+
+def counted_noun(question: str, synonyms: Sequence[re.Pattern[str]] = ()) -> re.Pattern[str] | None:
+    """For "how many X", a sentence (in the question's language) that gives a figure near X; else None.
+
+    `synonyms`: nouns counted alike ("countries", "States", "nations"): a question on one takes any.
+    """
+    noun = next((m.group(1) for p in _COUNTED_NOUN if (m := p.search(question))), None)
+    if noun is None or noun.casefold() in _ANYONE:
+        return None
+    word = re.escape(noun.rstrip("sx") if " " not in noun and len(noun) > 4 else noun)
+    same = next((p.pattern for p in synonyms if p.fullmatch(noun)), rf"\b{word}\w*")
+    near = rf"[\s\S]{{0,{_FIGURE_NEAR}}}"
+    return re.compile(rf"(?:{FIGURE.pattern}){near}(?:{same})|(?:{same}){near}(?:{FIGURE.pattern})", re.I)
 
 
 def answer_cue(question: str) -> re.Pattern[str] | None:

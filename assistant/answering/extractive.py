@@ -15,11 +15,12 @@ from assistant.answering.authors import author_names, by_named_author
 from assistant.answering.citations import ContextItem, citation_for
 from assistant.answering.conflict import Quantity, all_sentences, conflict_sides
 from assistant.answering.conversation import Question, resolve
-from assistant.answering.cues import META, answer_cue, event_date
+from assistant.answering.cues import META, answer_cue, counted_noun, event_date
 from assistant.answering.phrases import Phrases
 from assistant.answering.selection import Candidate, pick
 from assistant.models.embeddings import Embedder
 from assistant.models.profiles import Calibration
+from assistant.text.languages import detect_language
 from assistant.text.references import ArticleRef, treaties_named
 from assistant.text.segmenter import MIN_SENTENCE_CHARS, quotable_sentences, split_sentences, widen_fragment
 from assistant.text.tokenizer import tokenize
@@ -209,6 +210,10 @@ class ExtractiveAnswerer:
         named = {(ref.article, ref.treaty) for ref in q.refs}
         treaties = set(treaties_named(q.standalone))
         cue = self._cue(q)
+        # subtle: "Dân số Hà Nội là bao nhiêu?" wants a figure of the population, not "9 chương, 71 điều";
+        # checked only in the question's language, the noun's translations being unknown here
+        noun = counted_noun(q.original, [c.counted for c in self.quantities]) if cue is not None else None
+        asked_in = detect_language(q.original)
         authors = author_names(q.standalone)
         out = []
         for (item, start, end), vec in zip(pool, svecs, strict=True):
@@ -220,6 +225,9 @@ class ExtractiveAnswerer:
             overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
             score = cosine + OVERLAP * overlap + RANK_PRIOR * (1 - (item.n - 1) / self.max_chunks)
             has_cue = cue is not None and bool(cue.search(sentence))
+            if has_cue and noun is not None and asked_in in (item.hit.doc.language,
+                                                             detect_language(sentence)):
+                has_cue = bool(noun.search(sentence))
             if cue is not None:
                 score += CUE_BONUS if has_cue else -CUE_PENALTY
             if art.names_article(named, item):
