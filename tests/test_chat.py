@@ -294,9 +294,17 @@ def test_extractive_lead_in_has_its_own_line(build: Callable[..., Assistant]) ->
     ("¿Cuánto costó organizar la ceremonia?", "72 países firmaron en dos días.", False),
     ("How much did the ceremony cost?", "The host spent USD 2 million on it.", True),
     ("Lễ ký tốn bao nhiêu kinh phí?", "Kinh phí tổ chức là 50 tỷ đồng.", True),
+    # what a treaty is for wants an aim, not its size
+    ("À quoi sert la convention de l'ONU ?", "Composée de neuf chapitres et 71 articles.", False),
+    ("À quoi sert la convention de l'ONU ?", "Elle propose une approche pour prévenir la fraude.", True),
+    ("Công ước Hà Nội nhằm mục đích gì?", "Công ước nhằm phòng ngừa và chống tội phạm mạng.", True),
+    ("What is the recipe for pho?", "The Convention has 68 articles.", None),
 ])
-def test_answer_cue(question: str, sentence: str, holds: bool) -> None:
+def test_answer_cue(question: str, sentence: str, holds: bool | None) -> None:
     cue = answer_cue(question)
+    if holds is None:  # the question asks for no kind of fact
+        assert cue is None
+        return
     assert cue is not None and bool(cue.search(sentence)) is holds
 
 

@@ -56,6 +56,19 @@ MONEY = re.compile(r"[$€£¥₫]|\b(?:USD|EUR|VND|CHF|GBP)\b|\b(?:dollars?|eur
                    r"|tỷ|triệu)\b|دولار|يورو|руб|доллар|евро|美元|欧元", re.I)
 
 
+# Questions asking what a treaty is for, and sentences that state an aim ("to prevent and combat...").
+PURPOSE_Q = re.compile(r"\bpurposes?\b|\baims?\b|\bgoals?\b|\bobjectives?\b|what is .{1,40} for\s*\?"
+                       r"|\bà quoi sert|\ble but\b|\bobjectifs?\b|mục đích|mục tiêu|\bnhằm\b|để làm gì"
+                       r"|propósito|\bobjetivos?\b|\bpara qué\b|\bfinalidad|الغرض|أغراض|هدف|أهداف|цел[ьи]"
+                       r"|назначени|目的|宗旨", re.I)
+PURPOSE = re.compile(r"\bpurposes?\b|\baims?\b|\bgoals?\b|\bobjectives?\b"
+                     r"|\bto (?:prevent|combat|promote|strengthen|facilitate|fight)\b|\bobjectifs?\b"
+                     r"|\bpour (?:but|objet)\b|\bvise à\b|\bvisant à\b"
+                     r"|\b(?:prévenir|combattre|lutter|renforcer|promouvoir)\b|mục đích|mục tiêu|\bnhằm\b"
+                     r"|phòng ngừa|ngăn chặn|đấu tranh|tăng cường|thúc đẩy|propósito|objetivos?|prevenir"
+                     r"|combatir|الغرض|أغراض|تهدف|منع|مكافحة|تعزيز|цел[ьи]|目的|宗旨", re.I)
+
+
 # Capitalized pairs that name places, bodies and treaties, not people.
 _NOT_PEOPLE = (r"(?:Viet Nam|Việt Nam|United|European|General Assembly|Human Rights|Council|Convention"
                r"|Security"
@@ -169,6 +182,8 @@ def answer_cue(question: str) -> re.Pattern[str] | None:
         return FIGURE
     if WHO.search(question):
         return PERSON
+    if PURPOSE_Q.search(question):
+        return PURPOSE
     if WHAT_IS.search(question):
         return DEFINES
     if MODAL_Q.search(question):
