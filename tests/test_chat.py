@@ -420,6 +420,9 @@ def test_sentences_that_say_something_are_not_meta(sentence: str) -> None:
                                                       "fortieth ratification.", True),
     ("Quand entrera-t-elle en vigueur ?", "Il entrera en vigueur 90 jours après le 40e instrument.", True),
     ("Công ước được thông qua khi nào?", "Công ước có hiệu lực sau 90 ngày.", False),
+    ("Khi nào Công ước có hiệu lực?", "Công ước có hiệu lực vào ngày thứ chín mươi sau khi văn kiện thứ bốn "
+                                     "mươi được nộp.", True),
+    ("Khi nào Công ước có hiệu lực?", "Công ước có hiệu lực sau 90 ngày kể từ khi nộp văn kiện.", True),
 ])
 def test_a_when_question_about_an_act_wants_the_date_of_that_act(question: str, sentence: str,
                                                                   holds: bool) -> None:

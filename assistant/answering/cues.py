@@ -39,10 +39,10 @@ DATE = re.compile(r"\b(?:19|20)\d\d\b|\b\d{1,2}/\d{1,2}\b"
                   r"|\b(?!may\b)" + _MONTHS + r"|\bmay\s+\d|\d\s+may\b"
                   r"|\b(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|janv|févr|avr|juil|déc)\.?\s*\d"
                   r"|\d\s*(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|janv|févr|avr|juil|déc)\b"
-                  r"|ngày (?:thứ )?\d"
+                  r"|ngày \d"
                   # ... or one said from another event ("on the ninetieth day after", "90 jours après")
                   r"|\b(?:days?|months?) (?:after|following|from)\b|\b(?:jours?|mois) (?:après|suivant)"
-                  r"|\bd[ií]as? despu[eé]s|ngày (?:sau|kể từ)|يوما? من|يوما? بعد"
+                  r"|\bd[ií]as? despu[eé]s|ngày thứ|ngày (?:sau|kể từ)|sau \d+ ngày|يوما? من|يوما? بعد"
                   r"|\d+\s*[年月日]", re.I)
 # subtle: "during the two-day event" gives no date of signature; a delay answers only "how long"
 DELAY = re.compile(DATE.pattern + r"|\bdays?\b|\bjours?\b|\bdías?\b|ngày|\bmonths?\b|\bmois\b|\bmes(?:es)?\b"
