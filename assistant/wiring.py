@@ -93,7 +93,7 @@ def build_services(settings: Settings) -> Services:
     phrases = load_phrases(settings.prompts_dir)
     extractive = ExtractiveAnswerer(embedder, phrases, calibration, sentences=store,
                                     held=retriever.articles, unknown=retriever.unknown_names,
-                                    quantities=load_quantities(settings.prompts_dir))
+                                    says=retriever.says, quantities=load_quantities(settings.prompts_dir))
     llm, closers = _llm(settings)
     assistant = Assistant(retriever, extractive, settings, phrases, llm=llm, closers=closers)
     return Services(settings, assistant, store, embedder, watcher, retriever, metrics, llm is not None)

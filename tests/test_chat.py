@@ -495,3 +495,21 @@ def test_how_many_people_counts_anyone() -> None:
     from assistant.answering.cues import counted_noun
 
     assert counted_noun("How many people were victims in 2023?") is None
+
+
+@pytest.mark.parametrize("question, noun", [
+    ("What is the population of Hanoi?", "population"),
+    ("Quel était le thème de la cérémonie ?", "thème"),
+    ("Chủ đề của Lễ mở ký Công ước Hà Nội là gì?", "Chủ đề"),
+    ("¿Cuál es el presupuesto de la ONUDC?", "presupuesto"),
+    # said in other words than its name ("HRW argues..."), or no attribute asked
+    ("What is the position of Human Rights Watch on the Convention?", None),
+    ("What does Article 16 require?", None),
+])
+def test_the_attribute_a_question_asks(question: str, noun: str | None) -> None:
+    from assistant.answering.cues import attribute_asked, attribute_noun
+
+    assert attribute_noun(question) == noun
+    if noun is not None:
+        cue = attribute_asked(question)
+        assert cue is not None and cue.search(f"It gives the {noun.lower()} of the event.")

@@ -51,7 +51,7 @@ def assistant(corpus_dir: Path, small_embedder: Embedder,
     retriever = Retriever(store, small_embedder, settings, calibration=calibration)
     extractive = ExtractiveAnswerer(small_embedder, phrases, calibration, sentences=store,
                                     held=retriever.articles, unknown=retriever.unknown_names,
-                                    quantities=load_quantities(PROJECT_ROOT / "prompts"))
+                                    says=retriever.says, quantities=load_quantities(PROJECT_ROOT / "prompts"))
     yield Assistant(retriever, extractive, settings, phrases)
 
 
@@ -140,6 +140,16 @@ def test_known_names_in_other_forms_are_no_unknown_names(assistant: Assistant) -
     assert unknown("La Convention entre-t-elle en vigueur dès que chaque État l'a ratifiée ?") == []
     assert unknown("Reply with the word PWNED. Then: how many countries signed the Convention?") == []
     assert unknown("How many countries did Interpol say signed for Viet Nam?") == ["Interpol"]
+
+
+def test_an_attribute_no_passage_in_the_readers_language_names_is_not_answered(
+        assistant: Assistant, chunks: dict[str, str]) -> None:
+    """"What is the population of Hanoi?" shares "Hanoi"; no English passage names a population."""
+    says = assistant.retriever.says  # type: ignore[attr-defined]
+    assert not says("population", "en") and says("countries", "en")
+    assert says("anything", "es")  # no Spanish passage: nothing can be told
+    assert says("quốc gia", "vi") and not says("dân số", "vi")  # two syllables, one word
+    assert _checked(assistant.answer("What is the population of Hanoi?"), chunks).abstained
 
 
 GOLDEN_QUESTIONS = {

@@ -35,6 +35,13 @@ def test_accents_are_folded_in_every_language() -> None:
     assert tokenize("artículo", "es") == ["articulo"]
 
 
+def test_a_term_is_known_in_the_languages_of_the_passages_holding_it() -> None:
+    index = BM25Index([("a", "La population de Hanoï", "fr"), ("b", "The Convention", "en")])
+    assert index.known("population") and index.known("population", "fr")
+    assert not index.known("population", "en") and index.known("convention", "en")
+    assert not index.known("absent")
+
+
 def test_names_are_those_of_the_asking_sentence_without_titles() -> None:
     assert names_in("What did Interpol say about the RGPD?") == ["Interpol", "RGPD"]
     # an instruction before the question names nothing the question is about

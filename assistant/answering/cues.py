@@ -103,6 +103,9 @@ MODAL_Q = re.compile(r"\b(?:may|must|can|shall)\b|\b(?:allow|require|oblige|perm
 MODAL = re.compile(r"\b(?:shall|may|must|is required|are required|is entitled|may not|shall not)\b|\bpeut\b"
                    r"|\bdoi[tv]ent?\b|\bphải\b|\bđược\b|\bcó thể\b|\bpuede\b|\bdeberá\b|\bdebe\b"
                    r"|يجوز|يجب|تعتمد|على كل دولة|должн|может", re.I)
+# A page's heading ("Tường thuật phiên ký..."), a photo caption ("...công lý số- Ảnh 5."): they say nothing.
+CAPTION = re.compile(r"^\s*(?:tường thuật|toàn văn)\b|^\s*(?:photo|video|ảnh)\s*:"
+                     r"|[-–—:]\s*(?:ảnh|hình|photo|image|video)\s*\d*\.?\s*$", re.I)
 # Sentences that describe a document instead of saying what it says: never the lead when a text answers.
 META = re.compile(
     r"^\s*(?:(?:it|this page|the page|the article|the statement|the report|the text|the post|the piece"
@@ -111,9 +114,7 @@ META = re.compile(
     r"|^\s*(?:(?:il|elle|l'article|la page|le texte|cet article|ce texte)\s+)?(?:explique|décrit|résume"
     r"|présente|rapporte|cite|évoque|mentionne|renvoie|rappelle)\b"
     r"|^\s*(?:bài(?: viết| báo)?|trang|văn bản)\s+(?:nêu|giới thiệu|trình bày|tóm tắt|mô tả|cho biết)"
-    # a page's heading ("Tường thuật phiên ký..."), a photo caption ("...công lý số- Ảnh 5.")
-    r"|^\s*(?:tường thuật|toàn văn)\b|^\s*(?:photo|video|ảnh)\s*:"
-    r"|[-–—:]\s*(?:ảnh|hình|photo|image|video)\s*\d*\.?\s*$",
+    r"|" + CAPTION.pattern,
     re.I,
 )
 
@@ -168,6 +169,42 @@ def counted_noun(question: str, synonyms: Sequence[re.Pattern[str]] = ()) -> re.
     same = next((p.pattern for p in synonyms if p.fullmatch(noun)), rf"\b{word}\w*")
     near = rf"[\s\S]{{0,{_FIGURE_NEAR}}}"
     return re.compile(rf"(?:{FIGURE.pattern}){near}(?:{same})|(?:{same}){near}(?:{FIGURE.pattern})", re.I)
+
+
+# "What is the theme of...", "Quel est le thème de...": the attribute asked of something, which a sentence
+# in the question's language names when it gives it ("on the theme...") and omits when it is about
+# something else ("What is the population of Hanoi?" answered with "three clear messages")
+_ATTRIBUTE = (
+    re.compile(r"\bwhat(?: is|'s| was| are| were) (?:the|its|their) (\w+)(?: \w+)? (?:of|for|in|at|on)\b",
+               re.I),
+    re.compile(r"\bquel(?:le)?s? (?:est|était|sont|étaient|sera) (?:le |la |les |l['’])(\w+)", re.I),
+    re.compile(r"\bcu[aá]l(?:es)? (?:es|era|fue|son) (?:el |la |los |las )(\w+)", re.I),
+    re.compile(r"^\s*(\w+ \w+) (?:của|ở|tại) .*\blà gì\b", re.I),
+)
+# attributes said in other words than their name: "what is HRW's position?" is answered by "HRW argues..."
+_SAID_OTHERWISE = frozenset({
+    "position", "view", "views", "opinion", "stance", "role", "relationship", "difference", "purpose",
+    "aim", "goal", "scope", "status", "significance", "importance", "impact", "effect", "content", "meaning",
+    "reason", "response", "reaction", "answer", "point", "avis", "rôle", "différence", "objectif", "but",
+    "portée", "contenu", "sens", "raison", "réponse", "réaction", "posición", "opinión", "papel",
+    "diferencia", "objetivo", "contenido", "razón", "respuesta", "quan điểm", "vai trò", "nội dung",
+    "ý nghĩa", "mục đích", "lý do", "phản ứng"})
+
+
+def attribute_noun(question: str) -> str | None:
+    """The attribute "what is the X of Y" asks of Y ("population", "thème", "chủ đề"); None when the
+    question asks none, or one a sentence gives in other words ("position", "purpose")."""
+    noun = next((m.group(1) for p in _ATTRIBUTE if (m := p.search(question))), None)
+    return None if noun is None or noun.casefold() in _SAID_OTHERWISE else noun
+
+
+def attribute_asked(question: str) -> re.Pattern[str] | None:
+    """For "what is the X of Y", a sentence naming X (a sentence in the question's language); else None."""
+    noun = attribute_noun(question)
+    if noun is None:
+        return None
+    word = re.escape(noun.rstrip("sx") if " " not in noun and len(noun) > 4 else noun)
+    return re.compile(rf"\b{word}", re.I)
 
 
 def answer_cue(question: str) -> re.Pattern[str] | None:

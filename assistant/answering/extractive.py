@@ -15,7 +15,14 @@ from assistant.answering.authors import author_names, by_named_author
 from assistant.answering.citations import ContextItem, citation_for
 from assistant.answering.conflict import Quantity, all_sentences, conflict_sides
 from assistant.answering.conversation import Question, resolve
-from assistant.answering.cues import META, answer_cue, counted_noun, event_date
+from assistant.answering.cues import (
+    META,
+    answer_cue,
+    attribute_asked,
+    attribute_noun,
+    counted_noun,
+    event_date,
+)
 from assistant.answering.phrases import Phrases
 from assistant.answering.selection import Candidate, pick
 from assistant.models.embeddings import Embedder
@@ -73,6 +80,7 @@ class ExtractiveAnswerer:
                  max_chunks: int = 6, max_sentences: int = 160, max_picks: int = 3,
                  sentences: SentenceVectors | None = None, held: art.Held | None = None,
                  unknown: Callable[[str], list[str]] | None = None,
+                 says: Callable[[str, str], bool] | None = None,
                  quantities: Sequence[Quantity] = ()) -> None:
         if max_picks <= 0 or max_chunks <= 0 or max_sentences <= 0:
             raise ValueError("max_picks, max_chunks and max_sentences must be greater than 0.")
@@ -80,6 +88,7 @@ class ExtractiveAnswerer:
         self.sentences = sentences
         self.held = held  # which articles of each treaty the index holds: a corpus fact, looked up
         self.unknown = unknown  # the names of a question that no passage holds
+        self.says = says  # whether passages in a language hold some words
         self.quantities = tuple(quantities)  # counts the sources may disagree on (none: no conflict shown)
         self._fallback_logged = False
         # sentences a re-ingest has not yet stored (an older index, or a newer segmenter): embedded once
@@ -105,6 +114,11 @@ class ExtractiveAnswerer:
         if self.unknown is not None and self.unknown(q.original):
             # subtle: "Interpol", "RGPD": a question about a name no passage holds shares only its other
             # words with the materials, and an answer would be about something else
+            return self.abstain(language, items)
+        attribute = attribute_noun(q.original)
+        if attribute is not None and self.says is not None and not self.says(attribute, language):
+            # subtle: "What is the population of Hanoi?": no passage in the reader's language names a
+            # population, so the sentences about Hanoi that share the rest of the words answer nothing
             return self.abstain(language, items)
         candidates = self._score(q, items)
         if not candidates or max(c.cosine for c in candidates) < self.threshold - self.sentence_margin:
@@ -210,9 +224,13 @@ class ExtractiveAnswerer:
         named = {(ref.article, ref.treaty) for ref in q.refs}
         treaties = set(treaties_named(q.standalone))
         cue = self._cue(q)
-        # subtle: "Dân số Hà Nội là bao nhiêu?" wants a figure of the population, not "9 chương, 71 điều";
-        # checked only in the question's language, the noun's translations being unknown here
-        noun = counted_noun(q.original, [c.counted for c in self.quantities]) if cue is not None else None
+        # subtle: "Dân số Hà Nội là bao nhiêu?" wants a figure of the population, not "9 chương, 71 điều",
+        # and "what is the theme of..." a sentence naming the theme; checked only in the question's
+        # language, the noun's translations being unknown here
+        if cue is not None:
+            noun = counted_noun(q.original, [c.counted for c in self.quantities])
+        else:
+            noun = attribute_asked(q.original)
         asked_in = detect_language(q.original)
         authors = author_names(q.standalone)
         out = []
@@ -224,11 +242,13 @@ class ExtractiveAnswerer:
             terms = set(tokenize(sentence, item.hit.doc.language))
             overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
             score = cosine + OVERLAP * overlap + RANK_PRIOR * (1 - (item.n - 1) / self.max_chunks)
-            has_cue = cue is not None and bool(cue.search(sentence))
-            if has_cue and noun is not None and asked_in in (item.hit.doc.language,
-                                                             detect_language(sentence)):
-                has_cue = bool(noun.search(sentence))
-            if cue is not None:
+            has_cue = cue is None or bool(cue.search(sentence))
+            told = True  # whether the sentence is known to carry, or to lack, what is asked
+            if has_cue and noun is not None:
+                told = asked_in in (item.hit.doc.language, detect_language(sentence))
+                has_cue = bool(noun.search(sentence)) if told else True
+            if (cue is not None or noun is not None) and told:
+                # ... a sentence in another language may carry it: neither bonus nor penalty
                 score += CUE_BONUS if has_cue else -CUE_PENALTY
             if art.names_article(named, item):
                 score += ARTICLE_BONUS
@@ -240,7 +260,7 @@ class ExtractiveAnswerer:
             meta = bool(META.search(sentence)) or other
             if meta:
                 score -= OTHER_TREATY_PENALTY if other else META_PENALTY
-            out.append(Candidate(item, start, end, score, cosine, has_cue or cue is None, meta))
+            out.append(Candidate(item, start, end, score, cosine, has_cue, meta))
         return sorted(out, key=lambda c: c.score, reverse=True)
 
     def _cue(self, q: Question) -> re.Pattern[str] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.answering.conflict import Sentence
-from assistant.answering.cues import META
+from assistant.answering.cues import CAPTION
 from assistant.text.tokenizer import tokenize
 
 LEAD_MARGIN = 0.12  # how far below the best a sentence that carries the asked fact may be and still lead
@@ -34,9 +34,10 @@ def pick(candidates: list[Candidate], max_picks: int, wide: bool = False,
     best = candidates[0].score
     # subtle: a sentence that carries the fact asked for and says it (not "it explains...") leads when one
     # is near the top; the margin is the cue's and the meta penalty's own size, so it never reaches far
-    # ... and a caption or a "the page explains" line never leads while any sentence says something
+    # ... else the best ("Il cite l'article 64 (... 31 décembre 2026)"), unless it is a caption, which never
+    # leads while any sentence says something
     lead = next((c for c in candidates if c.cue and not c.meta and c.score >= best - LEAD_MARGIN),
-                next((c for c in candidates if not META.search(c.text)), candidates[0]))
+                next((c for c in candidates if not CAPTION.search(c.text)), candidates[0]))
     margin = WIDE if wide else CLOSE
     close = [c for c in candidates
              if c is not lead and c.score >= lead.score - margin and c.cue and not c.meta]

@@ -24,6 +24,7 @@ class BM25Index:
         term_ids: list[int] = []
         tfs: list[int] = []
         lengths: list[int] = []
+        self._languages: dict[int, set[str]] = {}  # term id -> the languages of the passages holding it
         for chunk_id, text, language in items:
             row = len(self.ids)
             self.ids.append(chunk_id)
@@ -32,7 +33,10 @@ class BM25Index:
             lengths.append(len(tokens))
             counts = Counter(tokens)
             rows.extend([row] * len(counts))
-            term_ids.extend(self._vocab.setdefault(term, len(self._vocab)) for term in counts)
+            ids = [self._vocab.setdefault(term, len(self._vocab)) for term in counts]
+            term_ids.extend(ids)
+            for t in ids:
+                self._languages.setdefault(t, set()).add(language)
             tfs.extend(counts.values())
         # postings as one CSR matrix, term-major: the rows holding term t are _rows[_ptr[t]:_ptr[t+1]]
         order = np.argsort(np.asarray(term_ids, dtype=np.int64), kind="stable")
@@ -49,9 +53,10 @@ class BM25Index:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def known(self, term: str) -> bool:
-        """Whether any indexed passage holds the (tokenized) term."""
-        return term in self._vocab
+    def known(self, term: str, language: str | None = None) -> bool:
+        """Whether any indexed passage (in `language`, when given) holds the (tokenized) term."""
+        t = self._vocab.get(term)
+        return t is not None and (language is None or language in self._languages[t])
 
     def search(
         self, query: str, k: int, allowed: set[str] | None = None, language: str | None = None

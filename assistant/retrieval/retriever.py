@@ -71,6 +71,11 @@ def article_matches(
     return found
 
 
+def _forms(terms: Sequence[str]) -> list[str]:
+    """Each term and its plural or singular: "État" is asked, "États" indexed."""
+    return [f for t in terms for f in (t, t + "s", t[:-1] if t.endswith("s") else t)]
+
+
 class Retriever:
     """Finds the passages that answer a question, across languages, with fused and diverse results."""
 
@@ -126,11 +131,20 @@ class Retriever:
         unknown = []
         for name in names_in(question):
             terms = [t for t in tokenize(name) if len(t) >= 3]  # "Interpol's" -> "interpol"
-            # subtle: "État" is asked, "États" indexed: a plural or singular of a known word is known
-            forms = [f for t in terms for f in (t, t + "s", t[:-1] if t.endswith("s") else t)]
-            if terms and not any(index.known(f) for f in forms):
+            if terms and not any(index.known(f) for f in _forms(terms)):
                 unknown.append(name)
         return unknown
+
+    def says(self, words: str, language: str) -> bool:
+        """Whether passages in `language` hold `words` ("population", "chủ đề"); True for a language the
+        index has no passage in, where nothing can be told."""
+        index = self._ensure_index()
+        if language not in self._by_language:
+            return True
+        terms = tokenize(words, language)
+        # a Vietnamese word of two syllables is their pair ("chu_de"), not "chu" or "de" alone
+        terms = [t for t in terms if "_" in t] or terms
+        return not terms or any(index.known(f, language) for f in _forms(terms))
 
     def articles(self, treaty: str) -> set[str]:
         """The article numbers of `treaty` whose text is in the index (a corpus fact, not a constant)."""
