@@ -40,6 +40,8 @@ def test_a_term_is_known_in_the_languages_of_the_passages_holding_it() -> None:
     assert index.known("population") and index.known("population", "fr")
     assert not index.known("population", "en") and index.known("convention", "en")
     assert not index.known("absent")
+    assert index.known_prefix("conv", "en") and not index.known_prefix("conv", "fr")
+    assert index.known_prefix("popul", "fr") and not index.known_prefix("populations", "fr")
 
 
 def test_names_are_those_of_the_asking_sentence_without_titles() -> None:

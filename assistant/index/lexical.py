@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Iterable
 
@@ -25,6 +26,7 @@ class BM25Index:
         tfs: list[int] = []
         lengths: list[int] = []
         self._languages: dict[int, set[str]] = {}  # term id -> the languages of the passages holding it
+        self._sorted: list[str] | None = None  # the vocabulary in order, built on the first prefix lookup
         for chunk_id, text, language in items:
             row = len(self.ids)
             self.ids.append(chunk_id)
@@ -52,6 +54,17 @@ class BM25Index:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def known_prefix(self, prefix: str, language: str) -> bool:
+        """Whether a passage in `language` holds a term that begins with `prefix` ("name" -> "named")."""
+        if self._sorted is None:
+            self._sorted = sorted(self._vocab)
+        i = bisect.bisect_left(self._sorted, prefix)
+        while i < len(self._sorted) and self._sorted[i].startswith(prefix):
+            if language in self._languages[self._vocab[self._sorted[i]]]:
+                return True
+            i += 1
+        return False
 
     def known(self, term: str, language: str | None = None) -> bool:
         """Whether any indexed passage (in `language`, when given) holds the (tokenized) term."""

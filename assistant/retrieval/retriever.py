@@ -136,15 +136,17 @@ class Retriever:
         return unknown
 
     def says(self, words: str, language: str) -> bool:
-        """Whether passages in `language` hold `words` ("population", "chủ đề"); True for a language the
-        index has no passage in, where nothing can be told."""
+        """Whether passages in `language` hold `words` ("population", "chủ đề") or a word they begin;
+        True for a language the index has no passage in, where nothing can be told."""
         index = self._ensure_index()
         if language not in self._by_language:
             return True
         terms = tokenize(words, language)
         # a Vietnamese word of two syllables is their pair ("chu_de"), not "chu" or "de" alone
         terms = [t for t in terms if "_" in t] or terms
-        return not terms or any(index.known(f, language) for f in _forms(terms))
+        # ... and any word it begins ("name" is said "named", "thème" "thèmes")
+        stems = [t.rstrip("s") if len(t) > 4 else t for t in terms]
+        return not stems or any(index.known_prefix(stem, language) for stem in stems)
 
     def articles(self, treaty: str) -> set[str]:
         """The article numbers of `treaty` whose text is in the index (a corpus fact, not a constant)."""
