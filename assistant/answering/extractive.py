@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from assistant.answering import articles as art
 from assistant.answering.authors import author_names, by_named_author
@@ -25,6 +22,7 @@ from assistant.answering.cues import (
 )
 from assistant.answering.phrases import Phrases
 from assistant.answering.selection import Candidate, pick
+from assistant.answering.vectors import SentenceVectorLookup, SentenceVectors
 from assistant.models.embeddings import Embedder
 from assistant.models.profiles import Calibration
 from assistant.text.languages import detect_language
@@ -48,17 +46,8 @@ META_PENALTY = 0.08  # "It explains...": describes a document instead of saying 
 # citation expected 0.810 -> 0.826, facts stated 0.769 -> 0.785 (0.1: no change, 0.4: facts 0.777)
 AUTHOR_BONUS = 0.3
 OTHER_TREATY_PENALTY = 0.15  # ... and one of another treaty than the one asked of, as much as a missing cue
-EMBEDDED_CACHE = 4096  # sentence vectors embedded at answer time, kept per process
 _SIDES = re.compile(r"compar|differ|versus|\bvs\.?\b|khác|so với|critic|criti|chỉ trích|view|opinion|avis"
                     r"|position|quan điểm|concern|inquiét|lo ngại|opini[oó]n|diferencia|مقارنة|رأي", re.I)
-
-
-class SentenceVectors(Protocol):
-    """Where precomputed sentence vectors come from (assistant.index.store.ChunkStore)."""
-
-    def sentence_vectors(
-        self, chunk_ids: Sequence[str]
-    ) -> Mapping[str, Sequence[tuple[int, int, Sequence[float]]]]: ...
 
 
 @dataclass(frozen=True)
@@ -85,15 +74,11 @@ class ExtractiveAnswerer:
         if max_picks <= 0 or max_chunks <= 0 or max_sentences <= 0:
             raise ValueError("max_picks, max_chunks and max_sentences must be greater than 0.")
         self.embedder = embedder
-        self.sentences = sentences
         self.held = held  # which articles of each treaty the index holds: a corpus fact, looked up
         self.unknown = unknown  # the names of a question that no passage holds
         self.says = says  # whether passages in a language hold some words
         self.quantities = tuple(quantities)  # counts the sources may disagree on (none: no conflict shown)
-        self._fallback_logged = False
-        # sentences a re-ingest has not yet stored (an older index, or a newer segmenter): embedded once
-        self._embedded: OrderedDict[tuple[str, int, int], Sequence[float]] = OrderedDict()
-        self._embedded_lock = threading.Lock()
+        self._vectors = SentenceVectorLookup(embedder, sentences)
         self.phrases = phrases
         # where the embedding model's cosines mean "does not answer" (assistant.models.profiles)
         self.threshold, self.sentence_margin = calibration.abstain_threshold, calibration.sentence_margin
@@ -217,7 +202,8 @@ class ExtractiveAnswerer:
         pool = _round_robin(pool)[: self.max_sentences]
         if not pool:
             return []
-        svecs = self._sentence_vectors(pool)
+        svecs = self._vectors.vectors([(item.hit.chunk.chunk_id, start, end) for item, start, end in pool],
+                                      [item.hit.chunk.text[start:end] for item, start, end in pool])
         # subtle: the same query text and prompt as retrieval, so the embedder's cache answers it
         qvec = self.embedder.embed_batch([q.standalone], "query")[0]
         q_terms = set(tokenize(q.standalone))
@@ -275,33 +261,6 @@ class ExtractiveAnswerer:
                 counted = next((c.reported for c in self.quantities if c.counts(text)), None)
                 return counted or event_date(text) or cue
         return None
-
-    def _sentence_vectors(self, pool: Sequence[_Span]) -> list[Sequence[float]]:
-        """Vectors of the pool's sentences: stored at ingest, embedded now only for those not stored."""
-        stored: dict[tuple[str, int, int], Sequence[float]] = {}
-        if self.sentences is not None:
-            chunk_ids = list(dict.fromkeys(item.hit.chunk.chunk_id for item, _, _ in pool))
-            for chunk_id, rows in self.sentences.sentence_vectors(chunk_ids).items():
-                stored.update(((chunk_id, start, end), vec) for start, end, vec in rows)
-        keys = [(item.hit.chunk.chunk_id, start, end) for item, start, end in pool]
-        with self._embedded_lock:
-            earlier = {k: self._embedded[k] for k in keys if k not in stored and k in self._embedded}
-        stored.update(earlier)
-        missing = [i for i, key in enumerate(keys) if key not in stored]
-        if missing:
-            if not self._fallback_logged:
-                self._fallback_logged = True
-                log.warning("%d sentences have no stored vector (an index from before sentence vectors?): "
-                            "embedding them per answer; re-ingest with --prune to speed answers up",
-                            len(missing))
-            texts = [pool[i][0].hit.chunk.text[pool[i][1] : pool[i][2]] for i in missing]
-            fresh = self.embedder.embed_batch(texts, "document")
-            stored.update((keys[i], vec) for i, vec in zip(missing, fresh, strict=True))
-            with self._embedded_lock:
-                self._embedded.update((keys[i], vec) for i, vec in zip(missing, fresh, strict=True))
-                while len(self._embedded) > EMBEDDED_CACHE:
-                    self._embedded.popitem(last=False)
-        return [stored[key] for key in keys]
 
 
 def _round_robin(pool: list[_Span]) -> list[_Span]:

@@ -71,11 +71,6 @@ def article_matches(
     return found
 
 
-def _forms(terms: Sequence[str]) -> list[str]:
-    """Each term and its plural or singular: "État" is asked, "États" indexed."""
-    return [f for t in terms for f in (t, t + "s", t[:-1] if t.endswith("s") else t)]
-
-
 class Retriever:
     """Finds the passages that answer a question, across languages, with fused and diverse results."""
 
@@ -131,7 +126,8 @@ class Retriever:
         unknown = []
         for name in names_in(question):
             terms = [t for t in tokenize(name) if len(t) >= 3]  # "Interpol's" -> "interpol"
-            if terms and not any(index.known(f) for f in _forms(terms)):
+            # subtle: "État" is asked, "États" indexed: a plural or singular of a known word is known
+            if terms and not any(index.known(f) for t in terms for f in (t, t + "s", t.removesuffix("s"))):
                 unknown.append(name)
         return unknown
 
