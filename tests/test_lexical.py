@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.index.lexical import BM25Index
-from assistant.text.tokenizer import names_in, normalize, tokenize
+from assistant.text.tokenizer import names_in, normalize, stem, tokenize
 
 
 def test_vietnamese_folds_syllables_and_adds_bigrams() -> None:
@@ -42,6 +42,10 @@ def test_a_term_is_known_in_the_languages_of_the_passages_holding_it() -> None:
     assert not index.known("absent")
     assert index.known_prefix("conv", "en") and not index.known_prefix("conv", "fr")
     assert index.known_prefix("popul", "fr") and not index.known_prefix("populations", "fr")
+
+
+def test_a_stem_drops_a_plural_ending_of_a_long_word_only() -> None:
+    assert (stem("themes"), stem("prix"), stem("name"), stem("chủ đề")) == ("theme", "prix", "name", "chủ đề")
 
 
 def test_names_are_those_of_the_asking_sentence_without_titles() -> None:

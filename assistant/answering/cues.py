@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from assistant.text.tokenizer import stem
+
 # Questions asking for a figure; a conflict is only worth showing for these.
 HOW_MANY = re.compile(r"how many|how much|number of|combien|nombre de|bao nhiêu|mấy|cu[aá]nt[oa]s"
                       r"|n[uú]mero de|сколько|число|كم|عدد|多少|几", re.I)
@@ -57,16 +59,16 @@ MONEY = re.compile(r"[$€£¥₫]|\b(?:USD|EUR|VND|CHF|GBP)\b|\b(?:dollars?|eur
 
 
 # Questions asking what a treaty is for, and sentences that state an aim ("to prevent and combat...").
-PURPOSE_Q = re.compile(r"\bpurposes?\b|\baims?\b|\bgoals?\b|\bobjectives?\b|what is .{1,40} for\s*\?"
-                       r"|\bà quoi sert|\ble but\b|\bobjectifs?\b|mục đích|mục tiêu|\bnhằm\b|để làm gì"
-                       r"|propósito|\bobjetivos?\b|\bpara qué\b|\bfinalidad|الغرض|أغراض|هدف|أهداف|цел[ьи]"
-                       r"|назначени|目的|宗旨", re.I)
-PURPOSE = re.compile(r"\bpurposes?\b|\baims?\b|\bgoals?\b|\bobjectives?\b"
-                     r"|\bto (?:prevent|combat|promote|strengthen|facilitate|fight)\b|\bobjectifs?\b"
+# Words that name an aim, in a question ("what are its aims?") and in a sentence that states one.
+_AIMS = (r"\bpurposes?\b|\baims?\b|\bgoals?\b|\bobjectives?\b|\bobjectifs?\b|mục đích|mục tiêu|\bnhằm\b"
+         r"|propósito|\bobjetivos?\b|الغرض|أغراض|цел[ьи]|目的|宗旨")
+PURPOSE_Q = re.compile(_AIMS + r"|what is .{1,40} for\s*\?|\bà quoi sert|\ble but\b|để làm gì|\bpara qué\b"
+                       r"|\bfinalidad|هدف|أهداف|назначени", re.I)
+PURPOSE = re.compile(_AIMS + r"|\bto (?:prevent|combat|promote|strengthen|facilitate|fight)\b"
                      r"|\bpour (?:but|objet)\b|\bvise à\b|\bvisant à\b"
-                     r"|\b(?:prévenir|combattre|lutter|renforcer|promouvoir)\b|mục đích|mục tiêu|\bnhằm\b"
-                     r"|phòng ngừa|ngăn chặn|đấu tranh|tăng cường|thúc đẩy|propósito|objetivos?|prevenir"
-                     r"|combatir|الغرض|أغراض|تهدف|منع|مكافحة|تعزيز|цел[ьи]|目的|宗旨", re.I)
+                     r"|\b(?:prévenir|combattre|lutter|renforcer|promouvoir)\b"
+                     r"|phòng ngừa|ngăn chặn|đấu tranh|tăng cường|thúc đẩy|prevenir|combatir"
+                     r"|تهدف|منع|مكافحة|تعزيز", re.I)
 
 
 # Capitalized pairs that name places, bodies and treaties, not people.
@@ -165,7 +167,7 @@ def counted_noun(question: str, synonyms: Sequence[re.Pattern[str]] = ()) -> re.
     noun = next((m.group(1) for p in _COUNTED_NOUN if (m := p.search(question))), None)
     if noun is None or noun.casefold() in _ANYONE:
         return None
-    word = re.escape(noun.rstrip("sx") if " " not in noun and len(noun) > 4 else noun)
+    word = re.escape(stem(noun))
     same = next((p.pattern for p in synonyms if p.fullmatch(noun)), rf"\b{word}\w*")
     near = rf"[\s\S]{{0,{_FIGURE_NEAR}}}"
     return re.compile(rf"(?:{FIGURE.pattern}){near}(?:{same})|(?:{same}){near}(?:{FIGURE.pattern})", re.I)
@@ -203,8 +205,7 @@ def attribute_asked(question: str) -> re.Pattern[str] | None:
     noun = attribute_noun(question)
     if noun is None:
         return None
-    word = re.escape(noun.rstrip("sx") if " " not in noun and len(noun) > 4 else noun)
-    return re.compile(rf"\b{word}", re.I)
+    return re.compile(rf"\b{re.escape(stem(noun))}", re.I)
 
 
 def answer_cue(question: str) -> re.Pattern[str] | None:

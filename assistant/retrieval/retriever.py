@@ -17,7 +17,7 @@ from assistant.models.profiles import Calibration
 from assistant.retrieval.fusion import convex, diversify, interleave, rrf
 from assistant.text.languages import detect_language
 from assistant.text.references import ArticleRef, parse_article_refs, treaty_of
-from assistant.text.tokenizer import names_in, tokenize
+from assistant.text.tokenizer import names_in, stem, tokenize
 from assistant.types import Chunk, DocMeta, Filters, Hit
 
 if TYPE_CHECKING:
@@ -141,8 +141,7 @@ class Retriever:
         # a Vietnamese word of two syllables is their pair ("chu_de"), not "chu" or "de" alone
         terms = [t for t in terms if "_" in t] or terms
         # ... and any word it begins ("name" is said "named", "thème" "thèmes")
-        stems = [t.rstrip("s") if len(t) > 4 else t for t in terms]
-        return not stems or any(index.known_prefix(stem, language) for stem in stems)
+        return not terms or any(index.known_prefix(stem(t), language) for t in terms)
 
     def articles(self, treaty: str) -> set[str]:
         """The article numbers of `treaty` whose text is in the index (a corpus fact, not a constant)."""

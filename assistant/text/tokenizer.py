@@ -121,6 +121,12 @@ def tokenize(text: str, language: str | None = None) -> list[str]:
     return out
 
 
+def stem(word: str) -> str:
+    """A word without its plural ending, to be matched as a prefix of its forms ("themes" -> "theme" finds
+    "thème" folded, "named" under "name"); a short word or a phrase as it is."""
+    return word.rstrip("sx") if " " not in word and len(word) > 4 else word
+
+
 _SENTENCE_START = re.compile(r"[.?!:;«\"“(¿¡]\s*$")
 
 
